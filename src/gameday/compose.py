@@ -1,0 +1,124 @@
+"""The replica's compose project: which file, which project name, which variables.
+
+A :class:`ComposeProject` turns one run into the arguments of testcontainers'
+``DockerCompose``: the compose file, and a per-run env file that sets
+``COMPOSE_PROJECT_NAME`` and the ``GAMEDAY_*`` variables the compose file reads. Two runs
+never share a project name, so two replicas can run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from testcontainers.compose import DockerCompose
+
+from gameday import __version__
+from gameday.errors import ComposeFileError
+
+__all__ = ["DEFAULT_COMPOSE_FILE", "REQUIRED_SERVICES", "ComposeProject"]
+
+DEFAULT_COMPOSE_FILE = Path(__file__).parent / "stack" / "docker-compose.drill.yml"
+BASE_IMAGE = "gameday-base:bookworm"
+# A drill needs these to inject load and watch detection; other services are free.
+REQUIRED_SERVICES = ("gateway", "prometheus", "alertmanager")
+
+# Ryuk (testcontainers' reaper) is an image pull, which fails offline; gameday reaps by
+# label instead (ownership.py). Inside a container-like sandbox testcontainers would also
+# guess the bridge gateway as host: all our traffic must go to 127.0.0.1.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+
+
+@dataclass
+class ComposeProject:
+    """One replica's compose project."""
+
+    run_id: str
+    lease: str
+    compose_file: Path = DEFAULT_COMPOSE_FILE
+    image_tag: str = __version__
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _env_dir: Path | None = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"gameday-{self.run_id}"
+
+    def variables(self) -> dict[str, str]:
+        return {
+            "COMPOSE_PROJECT_NAME": self.name,
+            "GAMEDAY_RUN_ID": self.run_id,
+            "GAMEDAY_LEASE": self.lease,
+            "GAMEDAY_IMAGE_TAG": self.image_tag,
+            "GAMEDAY_BASE_IMAGE": os.environ.get("GAMEDAY_BASE_IMAGE", BASE_IMAGE),
+            **self.extra_env,
+        }
+
+    def env_file(self) -> Path:
+        if self._env_dir is None:
+            self._env_dir = Path(tempfile.mkdtemp(prefix=f"gameday-{self.run_id}-"))
+        path = self._env_dir / "drill.env"
+        path.write_text("".join(f"{k}={v}\n" for k, v in self.variables().items()))
+        return path
+
+    def docker_compose(self) -> DockerCompose:
+        """testcontainers' DockerCompose for this project (images are built beforehand)."""
+        self.check_file()
+        return DockerCompose(
+            context=str(self.compose_file.parent),
+            compose_file_name=self.compose_file.name,
+            env_file=str(self.env_file()),
+            wait=False,
+            build=False,
+        )
+
+    def check_file(self) -> None:
+        try:
+            text = self.compose_file.read_text()
+        except OSError as exc:
+            raise ComposeFileError(
+                f"{self.compose_file}: cannot read the compose file ({exc.strerror})"
+            ) from exc
+        if not text.strip():
+            raise ComposeFileError(f"{self.compose_file}: the compose file is empty")
+
+    def config(self) -> dict[str, Any]:
+        """The compose file as Compose resolves it, or a ComposeFileError saying why not."""
+        self.check_file()
+        cmd = [
+            "docker",
+            "compose",
+            "-f",
+            str(self.compose_file),
+            "--env-file",
+            str(self.env_file()),
+            "config",
+            "--format",
+            "json",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            detail = result.stderr.strip() or result.stdout.strip()
+            raise ComposeFileError(f"{self.compose_file}: not a valid compose file: {detail}")
+        config: dict[str, Any] = json.loads(result.stdout)
+        services = config.get("services") or {}
+        missing = [s for s in REQUIRED_SERVICES if s not in services]
+        if missing:
+            raise ComposeFileError(
+                f"{self.compose_file}: field 'services' lacks {', '.join(missing)}: "
+                f"a drill replica needs {', '.join(REQUIRED_SERVICES)}"
+            )
+        return config
+
+    def discard_env(self) -> None:
+        if self._env_dir is not None:
+            for child in self._env_dir.iterdir():
+                child.unlink()
+            self._env_dir.rmdir()
+            self._env_dir = None

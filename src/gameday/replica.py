@@ -1,0 +1,269 @@
+"""The replica: bring the drill stack up through testcontainers, know when it is ready,
+say where each service listens, and take all of it down again.
+
+Ready means more than "containers started": every container is healthy by its own
+healthcheck, every Prometheus target is up and every rule group has been evaluated at
+least once, so that a drill's detection clock starts on a monitoring stack that can
+actually see.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import docker.errors
+import httpx
+from docker.models.containers import Container
+
+from gameday import ownership
+from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
+from gameday.docker_engine import client
+from gameday.errors import ReplicaError, ServiceUnhealthy
+
+__all__ = ["Endpoint", "Replica", "new_run_id"]
+
+Progress = Callable[[str], None]
+
+# Container port of each service that the host may talk to (all published on 127.0.0.1).
+PUBLISHED = {
+    "gateway": 8080,
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "proxy": 8474,
+    "backend-1": 8000,
+    "backend-2": 8000,
+}
+LOG_LINES_ON_FAILURE = 20
+
+
+def new_run_id() -> str:
+    """A run id that sorts by time and is unique enough for concurrent runs."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A service's address on the host (always 127.0.0.1)."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+class Replica:
+    """One running copy of the drill stack.
+
+    Use as a context manager; ``stop`` removes every container, network and volume of
+    the run, also when start failed half-way.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str | None = None,
+        compose_file: Path = DEFAULT_COMPOSE_FILE,
+        persistent: bool = False,
+        progress: Progress = _silent,
+        ready_timeout_s: float = 120.0,
+    ) -> None:
+        self.run_id = run_id or new_run_id()
+        lease = ownership.PERSISTENT if persistent else ownership.current_lease()
+        self.project = ComposeProject(run_id=self.run_id, lease=lease, compose_file=compose_file)
+        self.progress = progress
+        self.ready_timeout_s = ready_timeout_s
+        self._endpoints: dict[str, Endpoint] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        """Start the replica and wait until it is ready, or raise and leave nothing behind."""
+        self.project.config()  # a bad compose file fails here, before anything starts
+        removed = ownership.sweep()
+        for run in removed:
+            self.progress(f"removed leftovers of dead run {run.run_id}")
+        started = time.monotonic()
+        self.progress(f"replica {self.project.name}: starting")
+        try:
+            self._compose_up()
+            self._wait_healthy(started)
+            self._wait_monitoring(started)
+        except BaseException:
+            self.stop()
+            raise
+        self.progress(f"replica {self.project.name}: ready in {time.monotonic() - started:.1f} s")
+        return self
+
+    def stop(self) -> None:
+        """Remove everything of this run (containers, networks, volumes)."""
+        started = time.monotonic()
+        try:
+            self.project.docker_compose().stop(down=True)
+        except subprocess.CalledProcessError:
+            pass  # the label sweep below removes whatever compose could not
+        finally:
+            ownership.remove_run(self.run_id)
+            self.project.discard_env()
+        self.progress(f"replica {self.project.name}: removed in {time.monotonic() - started:.1f} s")
+
+    def _compose_up(self) -> None:
+        try:
+            self.project.docker_compose().start()
+        except subprocess.CalledProcessError as exc:
+            stderr = (exc.stderr or b"").decode(errors="replace").strip()
+            self._raise_for_unhealthy(fallback=stderr)
+
+    # -- readiness -----------------------------------------------------------------------
+
+    def containers(self) -> dict[str, Container]:
+        """The run's containers by compose service name."""
+        found = client().containers.list(
+            all=True,
+            filters={
+                "label": [f"{ownership.LABEL_RUN}={self.run_id}", f"{ownership.LABEL_MANAGED}=true"]
+            },
+        )
+        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+
+    def container(self, service: str) -> Container:
+        try:
+            return self.containers()[service]
+        except KeyError:
+            raise ReplicaError(f"replica {self.project.name} has no service {service!r}") from None
+
+    @classmethod
+    def attach(cls, run_id: str) -> Replica:
+        """A handle on a replica that is already running (for status and endpoints)."""
+        return cls(run_id=run_id)
+
+    @staticmethod
+    def health_of(container: Container) -> str:
+        """'healthy', 'starting', 'unhealthy', or the container's state when not running."""
+        state = container.attrs["State"]
+        if state["Status"] != "running":
+            return state["Status"]
+        health = state.get("Health")
+        return health["Status"] if health else "healthy"
+
+    def _wait_healthy(self, started: float) -> None:
+        last = ""
+        while True:
+            containers = self.containers()
+            states = {name: self.health_of(c) for name, c in containers.items()}
+            waiting = sorted(n for n, s in states.items() if s != "healthy")
+            if containers and not waiting:
+                return
+            failed = [n for n in waiting if states[n] in ("exited", "dead", "unhealthy")]
+            if failed:
+                self._raise_for_unhealthy()
+            message = f"{len(states) - len(waiting)}/{len(states)} services healthy"
+            if waiting:
+                message += f" (waiting for {', '.join(waiting)})"
+            if message != last:
+                self.progress(f"replica {self.project.name}: {message}")
+                last = message
+            if time.monotonic() - started > self.ready_timeout_s:
+                name = waiting[0] if waiting else "replica"
+                raise ServiceUnhealthy(
+                    name,
+                    f"is not healthy after {self.ready_timeout_s:.0f} s (state: "
+                    f"{states.get(name, 'missing')})",
+                    self._logs(name),
+                )
+            time.sleep(0.25)
+
+    def _raise_for_unhealthy(self, fallback: str = "") -> None:
+        for name, container in sorted(self.containers().items()):
+            state = self.health_of(container)
+            if state in ("exited", "dead", "unhealthy", "created"):
+                exit_code = container.attrs["State"].get("ExitCode")
+                reason = f"is {state}" + (f" (exit code {exit_code})" if state == "exited" else "")
+                raise ServiceUnhealthy(name, reason, self._logs(name))
+        raise ReplicaError(f"replica {self.project.name} failed to start: {fallback}")
+
+    def _logs(self, service: str) -> str:
+        try:
+            raw: bytes = self.containers()[service].logs(tail=LOG_LINES_ON_FAILURE)
+        except (KeyError, docker.errors.APIError):
+            return ""
+        return raw.decode(errors="replace")
+
+    def _wait_monitoring(self, started: float) -> None:
+        prometheus = self.endpoint("prometheus").url
+        last = ""
+        with httpx.Client(timeout=2.0) as http:
+            while True:
+                message = self._monitoring_gap(http, prometheus)
+                if not message:
+                    return
+                if message != last:
+                    self.progress(f"replica {self.project.name}: {message}")
+                    last = message
+                if time.monotonic() - started > self.ready_timeout_s:
+                    raise ServiceUnhealthy(
+                        "prometheus",
+                        f"never saw the whole replica: {message}",
+                        self._logs("prometheus"),
+                    )
+                time.sleep(0.25)
+
+    @staticmethod
+    def _monitoring_gap(http: httpx.Client, prometheus: str) -> str:
+        """What Prometheus does not see yet, in words; empty when it sees everything."""
+        try:
+            targets = http.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
+            groups = http.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return "waiting for the Prometheus API"
+        down = sorted({t["labels"].get("instance", "?") for t in targets if t["health"] != "up"})
+        if not targets or down:
+            return f"Prometheus targets not up yet: {', '.join(down) or 'none discovered'}"
+        unevaluated = [g["name"] for g in groups if g.get("lastEvaluation", "").startswith("0001")]
+        if unevaluated:
+            return f"rule groups not evaluated yet: {', '.join(unevaluated)}"
+        return ""
+
+    # -- addresses -------------------------------------------------------------------------
+
+    def endpoint(self, service: str) -> Endpoint:
+        """Where ``service`` listens on 127.0.0.1 (only published services have one)."""
+        if service not in self._endpoints:
+            port = PUBLISHED.get(service)
+            if port is None:
+                raise ReplicaError(f"service {service!r} is not published to the host")
+            container = self.container(service)
+            container.reload()
+            bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
+            if not bindings:
+                raise ReplicaError(f"service {service!r} publishes no port for {port}/tcp")
+            self._endpoints[service] = Endpoint("127.0.0.1", int(bindings[0]["HostPort"]))
+        return self._endpoints[service]
+
+    def forget_endpoint(self, service: str) -> None:
+        """Drop a cached address (after a container was recreated its port may differ)."""
+        self._endpoints.pop(service, None)

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Initialise the cluster on first start, then run the server in the foreground.
+# POSTGRES_DB, POSTGRES_PASSWORD and POSTGRES_MAX_CONNECTIONS come from the compose file.
+set -eu
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  pwfile=$(mktemp)
+  printf '%s\n' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}" > "$pwfile"
+  initdb --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+         --encoding=UTF8 --locale=C "$PGDATA" >/dev/null
+  rm -f "$pwfile"
+  echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/run/postgresql &
+  pid=$!
+  until pg_isready -q -h /run/postgresql; do sleep 0.1; done
+  createdb -h /run/postgresql "${POSTGRES_DB:-labelmint}"
+  kill -INT "$pid"; wait "$pid" || true
+fi
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql \
+  -c max_connections="${POSTGRES_MAX_CONNECTIONS:-40}" -c fsync=on -c log_min_messages=warning
