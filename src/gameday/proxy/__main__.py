@@ -1,0 +1,45 @@
+"""``python -m gameday.proxy --host 0.0.0.0 --port 8474 [--config proxies.json]``.
+
+The config file is what Toxiproxy's ``-config`` takes: a JSON list of
+``{"name", "listen", "upstream", "enabled"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+from .server import serve
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gameday.proxy",
+        description="A TCP proxy for network faults that speaks Toxiproxy's HTTP API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address of the HTTP API")
+    parser.add_argument("--port", type=int, default=8474, help="port of the HTTP API")
+    parser.add_argument("--config", type=Path, help="JSON list of proxies to create at start")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        serve(args.host, args.port, args.config)
+    except ConfigError as exc:
+        print(f"gameday proxy: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"gameday proxy: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The HTTP API, route for route Toxiproxy 2.x's (its ``api.go``), all listed in ``routes``.
+
+Status codes follow Toxiproxy: 201 for a created proxy and for populate, 200 for a
+created toxic, 204 for deletes and reset, and errors as ``{"error": "...", "status": N}``.
+Only aiohttp APIs that exist in aiohttp 3.8 are used (Debian bookworm's python3-aiohttp).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .errors import ApiError, bad_request
+from .proxy import ProxyCollection, parse_proxy_specs
+
+__all__ = ["TOXIPROXY_VERSION", "Api", "build_app"]
+
+# The Toxiproxy release whose API this server follows; clients may compare versions.
+TOXIPROXY_VERSION = "2.12.0"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(data), status=status, content_type="application/json")
+
+
+def _error(error: ApiError) -> web.Response:
+    # Go's http.Error ends the body with a newline; clients that compare bodies see the same.
+    body = json.dumps({"error": error.message, "status": error.status}) + "\n"
+    return web.Response(text=body, status=error.status, content_type="application/json")
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Toxiproxy refuses browsers so that a web page cannot drive the API (CSRF).
+    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+        return web.Response(text="User agent not allowed\n", status=403)
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return _error(error)
+
+
+async def _body(request: web.Request) -> object:
+    raw = await request.read()
+    if not raw.strip():
+        raise bad_request("EOF")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"invalid JSON: {exc}") from None
+
+
+class Api:
+    """The handlers, bound to the proxies they read and change."""
+
+    def __init__(self, collection: ProxyCollection) -> None:
+        self.collection = collection
+
+    async def reset(self, request: web.Request) -> web.Response:
+        await self.collection.reset()
+        return web.Response(status=204)
+
+    async def proxy_index(self, request: web.Request) -> web.Response:
+        return _json({proxy.name: proxy.to_json() for proxy in self.collection.all()})
+
+    async def proxy_create(self, request: web.Request) -> web.Response:
+        spec = parse_proxy_specs(await _body(request), single=True)[0]
+        proxy = await self.collection.add(spec)
+        return _json(proxy.to_json(), status=201)
+
+    async def populate(self, request: web.Request) -> web.Response:
+        collection = self.collection
+        try:
+            specs = parse_proxy_specs(await _body(request), single=False)
+            proxies = await collection.populate(specs)
+        except ApiError as error:
+            # Populate answers an error with the proxies list alongside, as Toxiproxy does.
+            return _json(
+                {"error": error.message, "status": error.status, "proxies": []}, status=error.status
+            )
+        return _json({"proxies": [proxy.to_json() for proxy in proxies]}, status=201)
+
+    async def proxy_show(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        return _json(proxy.to_json())
+
+    async def proxy_update(self, request: web.Request) -> web.Response:
+        collection = self.collection
+        name = request.match_info["proxy"]
+        collection.get(name)  # 404 before looking at the body, as Toxiproxy
+        proxy = await collection.update(name, await _body(request))
+        return _json(proxy.to_json())
+
+    async def proxy_delete(self, request: web.Request) -> web.Response:
+        await self.collection.remove(request.match_info["proxy"])
+        return web.Response(status=204)
+
+    async def toxic_index(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        return _json([toxic.to_json() for toxic in proxy.toxics])
+
+    async def toxic_create(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        toxic = proxy.add_toxic(await _body(request))
+        return _json(toxic.to_json())
+
+    async def toxic_show(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        return _json(proxy.get_toxic(request.match_info["toxic"]).to_json())
+
+    async def toxic_update(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        proxy.get_toxic(request.match_info["toxic"])
+        toxic = proxy.update_toxic(request.match_info["toxic"], await _body(request))
+        return _json(toxic.to_json())
+
+    async def toxic_delete(self, request: web.Request) -> web.Response:
+        proxy = self.collection.get(request.match_info["proxy"])
+        proxy.remove_toxic(request.match_info["toxic"])
+        return web.Response(status=204)
+
+    async def version(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=json.dumps({"version": TOXIPROXY_VERSION}) + "\n",
+            content_type="application/json",
+            charset="utf-8",
+        )
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every route of the API, in one place."""
+        return [
+            web.post("/reset", self.reset),
+            web.get("/proxies", self.proxy_index),
+            web.post("/proxies", self.proxy_create),
+            web.post("/populate", self.populate),
+            web.get("/proxies/{proxy}", self.proxy_show),
+            web.post("/proxies/{proxy}", self.proxy_update),
+            web.patch("/proxies/{proxy}", self.proxy_update),
+            web.delete("/proxies/{proxy}", self.proxy_delete),
+            web.get("/proxies/{proxy}/toxics", self.toxic_index),
+            web.post("/proxies/{proxy}/toxics", self.toxic_create),
+            web.get("/proxies/{proxy}/toxics/{toxic}", self.toxic_show),
+            web.post("/proxies/{proxy}/toxics/{toxic}", self.toxic_update),
+            web.patch("/proxies/{proxy}/toxics/{toxic}", self.toxic_update),
+            web.delete("/proxies/{proxy}/toxics/{toxic}", self.toxic_delete),
+            web.get("/version", self.version),
+        ]
+
+
+def build_app(collection: ProxyCollection) -> web.Application:
+    app = web.Application(middlewares=[_errors])
+    app.add_routes(Api(collection).routes())
+    return app

@@ -1,0 +1,72 @@
+"""Errors of the proxy's HTTP API, each a named value with the HTTP status Toxiproxy uses.
+
+The API layer turns an ``ApiError`` into Toxiproxy's error body
+``{"error": "...", "status": N}``. This module is not gameday's error hierarchy: the proxy
+package stands alone (it is copied into an image without the rest of gameday).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "ConfigError",
+    "bad_request",
+    "invalid_stream",
+    "invalid_toxic_type",
+    "listen_failed",
+    "missing_field",
+    "proxy_exists",
+    "proxy_not_found",
+    "toxic_exists",
+    "toxic_not_found",
+]
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ConfigError(Exception):
+    """The proxies config file given at start-up cannot be used."""
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(f"bad request body: {detail}", 400)
+
+
+def missing_field(field: str) -> ApiError:
+    return ApiError(f"missing required field: {field}", 400)
+
+
+def proxy_not_found() -> ApiError:
+    return ApiError("proxy not found", 404)
+
+
+def proxy_exists() -> ApiError:
+    return ApiError("proxy already exists", 409)
+
+
+def invalid_stream() -> ApiError:
+    return ApiError("stream was invalid, can be either upstream or downstream", 400)
+
+
+def invalid_toxic_type() -> ApiError:
+    return ApiError("invalid toxic type", 400)
+
+
+def toxic_exists() -> ApiError:
+    return ApiError("toxic already exists", 409)
+
+
+def toxic_not_found() -> ApiError:
+    return ApiError("toxic not found", 404)
+
+
+def listen_failed(listen: str, reason: str) -> ApiError:
+    # Toxiproxy passes Go's net.Listen error through as a 500; keep its wording.
+    return ApiError(f"listen tcp {listen}: bind: {reason.lower()}", 500)

@@ -1,0 +1,305 @@
+"""Proxies: a listener that opens an upstream connection for every client it accepts,
+the toxics that apply to its connections, and the collection of all proxies by name.
+
+Everything here runs on the one event loop of the server, so a change made by an API
+request reaches every live connection before the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+from .errors import (
+    ApiError,
+    bad_request,
+    listen_failed,
+    missing_field,
+    proxy_exists,
+    proxy_not_found,
+    toxic_not_found,
+)
+from .link import Connection, Side
+from .toxics.wrapper import Direction, Toxic, parse_toxic, parse_toxic_update
+
+__all__ = ["Proxy", "ProxyCollection", "ProxySpec", "parse_proxy_specs"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTEN = "127.0.0.1:0"
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """A proxy as the API and the config file describe it."""
+
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool = True
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """'host:port' or '[v6]:port' -> (host, port), as Go's net.SplitHostPort."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise bad_request(f"address {address!r}: missing port in address")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def join_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Proxy:
+    """One named proxy: where it listens, where it forwards, and its toxics."""
+
+    def __init__(self, spec: ProxySpec, rng: random.Random) -> None:
+        self.name = spec.name
+        self.listen = spec.listen or DEFAULT_LISTEN
+        self.upstream = spec.upstream
+        self.enabled = False
+        self.toxics: list[Toxic] = []
+        self._rng = rng
+        self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._dials: set[asyncio.Task[None]] = set()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+            "toxics": [toxic.to_json() for toxic in self.toxics],
+        }
+
+    async def start(self) -> None:
+        if self.enabled:
+            return
+        host, port = split_host_port(self.listen)
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                lambda: Side(self._accepted), host or None, port, backlog=1024
+            )
+        except OSError as exc:
+            raise listen_failed(self.listen, exc.strerror or str(exc)) from exc
+        bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
+        self.listen = join_host_port(bound_host, bound_port)
+        self.enabled = True
+        log.info("proxy %s listening on %s for %s", self.name, self.listen, self.upstream)
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection, as Toxiproxy does when disabling."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for task in list(self._dials):
+            task.cancel()
+        for connection in list(self._connections):
+            connection.close()
+        if server is not None:
+            # After closing the connections: from 3.12 wait_closed also waits for them.
+            await server.wait_closed()
+
+    async def update(self, spec: ProxySpec) -> None:
+        if spec.listen != self.listen or spec.upstream != self.upstream:
+            was_enabled = self.enabled
+            await self.stop()
+            self.listen, self.upstream = spec.listen or DEFAULT_LISTEN, spec.upstream
+            if was_enabled and spec.enabled:
+                await self.start()
+        if spec.enabled and not self.enabled:
+            await self.start()
+        elif not spec.enabled and self.enabled:
+            await self.stop()
+
+    def add_toxic(self, body: object) -> Toxic:
+        toxic = parse_toxic(body, lambda name: self._find(name) is not None)
+        self.toxics.append(toxic)
+        self._apply(toxic.stream)
+        return toxic
+
+    def get_toxic(self, name: str) -> Toxic:
+        toxic = self._find(name)
+        if toxic is None:
+            raise toxic_not_found()
+        return toxic
+
+    def update_toxic(self, name: str, body: object) -> Toxic:
+        old = self.get_toxic(name)
+        new = parse_toxic_update(old, body)
+        self.toxics[self.toxics.index(old)] = new
+        self._forget(old, keep_state=True)
+        self._apply(new.stream)
+        return new
+
+    def remove_toxic(self, name: str) -> None:
+        toxic = self.get_toxic(name)
+        self.toxics.remove(toxic)
+        self._forget(toxic, keep_state=False)
+        self._apply(toxic.stream)
+
+    def remove_all_toxics(self) -> None:
+        removed, self.toxics = self.toxics, []
+        for toxic in removed:
+            self._forget(toxic, keep_state=False)
+        for direction in Direction:
+            self._apply(direction)
+
+    def _find(self, name: str) -> Toxic | None:
+        return next((toxic for toxic in self.toxics if toxic.name == name), None)
+
+    def _chain(self, direction: Direction) -> list[Toxic]:
+        return [toxic for toxic in self.toxics if toxic.stream is direction]
+
+    def _apply(self, direction: Direction) -> None:
+        chain = self._chain(direction)
+        for connection in self._connections:
+            if connection.links:
+                connection.links[direction].apply(chain, self._rng)
+
+    def _forget(self, toxic: Toxic, *, keep_state: bool) -> None:
+        for connection in self._connections:
+            if connection.links:
+                connection.links[toxic.stream].forget(toxic.serial, keep_state=keep_state)
+
+    def _accepted(self, client: Side) -> None:
+        connection = Connection(client, self._connections.discard)
+        self._connections.add(connection)
+        task = asyncio.get_running_loop().create_task(self._dial(connection))
+        self._dials.add(task)
+        task.add_done_callback(self._dials.discard)
+
+    async def _dial(self, connection: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            host, port = split_host_port(self.upstream)
+            _, upstream = await loop.create_connection(Side, host, port)
+        except (OSError, ApiError) as exc:
+            log.warning("proxy %s: cannot reach upstream %s: %s", self.name, self.upstream, exc)
+            connection.close()
+            return
+        if connection.closed:
+            upstream.close()
+            return
+        chains = {direction: self._chain(direction) for direction in Direction}
+        connection.connected(upstream, chains, self._rng)
+
+
+def parse_proxy_specs(body: object, *, single: bool) -> list[ProxySpec]:
+    """Proxies from a create body (one object) or a populate body (a list)."""
+    items: list[object]
+    if single:
+        if not isinstance(body, dict):
+            raise bad_request("expected a JSON object")
+        items = [body]
+    else:
+        if not isinstance(body, list):
+            raise bad_request("expected a JSON array of proxies")
+        items = body
+    specs = []
+    for index, item in enumerate(items, start=1):
+        where = "" if single else f" at proxy {index}"
+        if not isinstance(item, dict):
+            raise bad_request(f"expected a JSON object{where}")
+        fields = {}
+        for key in ("name", "listen", "upstream"):
+            value = item.get(key, "")
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise bad_request(f"field {key!r}{where} must be a string")
+            fields[key] = value
+        enabled = item.get("enabled", True)
+        if enabled is None:
+            enabled = True
+        if not isinstance(enabled, bool):
+            raise bad_request(f"field 'enabled'{where} must be a boolean")
+        if not fields["name"]:
+            raise missing_field(f"name{where}")
+        if not fields["upstream"]:
+            raise missing_field(f"upstream{where}")
+        specs.append(ProxySpec(fields["name"], fields["listen"], fields["upstream"], enabled))
+    return specs
+
+
+class ProxyCollection:
+    """All proxies by name; what the API reads and changes."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._proxies: dict[str, Proxy] = {}
+
+    def all(self) -> list[Proxy]:
+        return list(self._proxies.values())
+
+    def get(self, name: str) -> Proxy:
+        proxy = self._proxies.get(name)
+        if proxy is None:
+            raise proxy_not_found()
+        return proxy
+
+    async def add(self, spec: ProxySpec) -> Proxy:
+        if spec.name in self._proxies:
+            raise proxy_exists()
+        proxy = Proxy(spec, self._rng)
+        if spec.enabled:
+            await proxy.start()
+        self._proxies[spec.name] = proxy
+        return proxy
+
+    async def update(self, name: str, body: object) -> Proxy:
+        proxy = self.get(name)
+        if not isinstance(body, dict):
+            raise bad_request("expected a JSON object")
+        merged = {
+            "name": name,
+            "listen": proxy.listen,
+            "upstream": proxy.upstream,
+            "enabled": proxy.enabled,
+            **{k: v for k, v in body.items() if k != "name"},
+        }
+        await proxy.update(parse_proxy_specs(merged, single=True)[0])
+        return proxy
+
+    async def remove(self, name: str) -> None:
+        proxy = self.get(name)
+        del self._proxies[name]
+        await proxy.stop()
+
+    async def populate(self, specs: list[ProxySpec]) -> list[Proxy]:
+        """Create or replace proxies, as Toxiproxy's populate: a proxy of the same name,
+        listen and upstream is kept as it is; any other is replaced."""
+        names = [spec.name for spec in specs]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise bad_request(f"duplicate proxy name {duplicate!r}")
+        result = []
+        for spec in specs:
+            existing = self._proxies.get(spec.name)
+            if existing is not None:
+                if existing.listen == spec.listen and existing.upstream == spec.upstream:
+                    result.append(existing)
+                    continue
+                await self.remove(spec.name)
+            result.append(await self.add(spec))
+        return result
+
+    async def reset(self) -> None:
+        """Enable every proxy and remove every toxic."""
+        for proxy in self._proxies.values():
+            await proxy.start()
+            proxy.remove_all_toxics()
+
+    async def close(self) -> None:
+        for proxy in self._proxies.values():
+            await proxy.stop()

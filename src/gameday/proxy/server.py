@@ -1,0 +1,111 @@
+"""Start and stop the whole proxy server: the HTTP API and the proxies it manages, on one
+event loop. ``run_server`` is for tests and embedding (port 0 is fine, the bound port is
+returned); ``serve`` is the blocking entry point of ``python -m gameday.proxy``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import random
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .api import build_app
+from .errors import ApiError, ConfigError
+from .proxy import ProxyCollection, parse_proxy_specs
+
+__all__ = ["RunningServer", "run_server", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningServer:
+    """A started server: where its API listens, and its proxies."""
+
+    api_host: str
+    api_port: int
+    proxies: ProxyCollection
+    _runner: web.AppRunner
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+        await self.proxies.close()
+
+
+async def run_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: Path | None = None,
+    *,
+    seed: int | None = None,
+) -> RunningServer:
+    """Start the API on ``host:port`` and the proxies of ``config``; return at once.
+
+    ``seed`` fixes the random choices (toxicity, jitter, slice sizes) for reproducible tests.
+    Raises ``ConfigError`` if the config file cannot be read or its proxies cannot start.
+    """
+    proxies = ProxyCollection(random.Random(seed))
+    if config is not None:
+        await _populate_from_file(proxies, config)
+    runner = web.AppRunner(build_app(proxies), access_log=None)
+    await runner.setup()
+    sock = socket.create_server((host, port), backlog=128)
+    site = web.SockSite(runner, sock)
+    await site.start()
+    bound_host, bound_port = sock.getsockname()[:2]
+    return RunningServer(bound_host, bound_port, proxies, runner)
+
+
+async def _populate_from_file(proxies: ProxyCollection, config: Path) -> None:
+    try:
+        # Read once at start-up, before anything is served: blocking here is harmless.
+        body = json.loads(config.read_text(encoding="utf-8"))  # noqa: ASYNC240
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read proxies config {config}: {exc}") from exc
+    try:
+        await proxies.populate(parse_proxy_specs(body, single=False))
+    except ApiError as exc:
+        await proxies.close()
+        raise ConfigError(f"proxies config {config}: {exc.message}") from exc
+
+
+def _install_uvloop() -> None:
+    # uvloop makes the data path faster where it is installed; it is never required.
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def _serve_until_signalled(host: str, port: int, config: Path | None) -> None:
+    server = await run_server(host, port, config)
+    log.info("API listening on %s", server.api_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def serve(host: str, port: int, config: Path | None) -> None:
+    """Run the server until SIGINT or SIGTERM. Raises ``ConfigError`` for a bad config."""
+    _install_uvloop()
+    asyncio.run(_serve_until_signalled(host, port, config))
