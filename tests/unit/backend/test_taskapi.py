@@ -1,0 +1,600 @@
+"""Unit tests of taskapi, the replica's backend, without Docker, PostgreSQL or Redis.
+
+taskapi.py is a single file copied into its image, not part of the gameday package, so it is
+imported by path. It imports psycopg2, redis and prometheus_client only inside its adapters,
+so everything here runs on a host that has none of them; the fakes stand in for the store,
+the cache and the metrics.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+TASKAPI_PATH = Path(__file__).resolve().parents[3] / "src/gameday/stack/images/backend/taskapi.py"
+
+
+def _load_taskapi() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("taskapi", TASKAPI_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is being made.
+    sys.modules["taskapi"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+taskapi = _load_taskapi()
+
+CREATED_AT = "2024-05-01T12:00:00+00:00"
+
+
+# --- fakes ------------------------------------------------------------------------------------
+
+
+class FakeTaskStore:
+    """An in-memory TaskStore; ``down`` makes every call fail as PostgreSQL being away would."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[int, Any] = {}
+        self.down = False
+        self.gets = 0
+
+    def _check(self) -> None:
+        if self.down:
+            raise taskapi.DatabaseUnavailable("connection refused")
+
+    def create(self, new: Any) -> Any:
+        self._check()
+        task = taskapi.Task(len(self.tasks) + 1, new.title, new.payload, CREATED_AT)
+        self.tasks[task.id] = task
+        return task
+
+    def get(self, task_id: int) -> Any:
+        self._check()
+        self.gets += 1
+        return self.tasks.get(task_id)
+
+    def latest_ids(self, limit: int) -> list[int]:
+        self._check()
+        return sorted(self.tasks, reverse=True)[:limit]
+
+    def ping(self) -> None:
+        self._check()
+
+
+class FakeTaskCache:
+    """An in-memory TaskCache recording TTLs; ``down`` or ``set_fails`` make calls fail."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.ttls: dict[str, int] = {}
+        self.down = False
+        self.set_fails = False
+        self.sets = 0
+
+    def get(self, key: str) -> bytes | None:
+        if self.down:
+            raise taskapi.CacheUnavailable("timed out")
+        return self.values.get(key)
+
+    def set(self, key: str, value: bytes, ttl_s: int) -> None:
+        self.sets += 1
+        if self.down or self.set_fails:
+            raise taskapi.CacheUnavailable("timed out")
+        self.values[key] = value
+        self.ttls[key] = ttl_s
+
+    def ping(self) -> None:
+        if self.down:
+            raise taskapi.CacheUnavailable("timed out")
+
+
+@dataclass
+class FakeCacheStats:
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+
+    def cache_hit(self) -> None:
+        self.hits += 1
+
+    def cache_miss(self) -> None:
+        self.misses += 1
+
+    def cache_error(self) -> None:
+        self.errors += 1
+
+
+@dataclass
+class Wiring:
+    store: FakeTaskStore = field(default_factory=FakeTaskStore)
+    cache: FakeTaskCache = field(default_factory=FakeTaskCache)
+    stats: FakeCacheStats = field(default_factory=FakeCacheStats)
+
+    def reader(self) -> Any:
+        return taskapi.CachedTaskReader(self.store, self.cache, self.stats, ttl_s=300)
+
+    def app(self) -> Any:
+        return taskapi.TaskApi(
+            backend="backend-1",
+            version="7",
+            store=self.store,
+            cache=self.cache,
+            reader=self.reader(),
+            render_metrics=lambda: (b"taskapi_db_up 1.0\n", "text/plain; version=0.0.4"),
+        )
+
+
+@pytest.fixture
+def wiring() -> Wiring:
+    return Wiring()
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_config_defaults_when_environment_is_empty() -> None:
+    config = taskapi.Config.from_env({})
+    assert (config.port, config.db_name, config.cache_ttl_s) == (8000, "labelmint", 300)
+    assert (config.db_timeout_s, config.cache_timeout_s, config.db_pool_size) == (2.0, 0.5, 10)
+    assert config.version == "1"
+
+
+def test_config_reads_every_variable() -> None:
+    env = {
+        "TASKAPI_PORT": "9000",
+        "BACKEND_NAME": "backend-2",
+        "APP_VERSION": "42",
+        "DB_HOST": "proxy",
+        "DB_PORT": "15432",
+        "DB_NAME": "tasks",
+        "DB_USER": "app",
+        "DB_PASSWORD": "secret",
+        "REDIS_HOST": "cache",
+        "REDIS_PORT": "16379",
+        "CACHE_TTL_S": "60",
+        "DB_TIMEOUT_S": "1.5",
+        "CACHE_TIMEOUT_S": "0.25",
+        "DB_POOL_SIZE": "4",
+    }
+    assert taskapi.Config.from_env(env) == taskapi.Config(
+        port=9000,
+        backend_name="backend-2",
+        version="42",
+        db_host="proxy",
+        db_port=15432,
+        db_name="tasks",
+        db_user="app",
+        db_password="secret",
+        redis_host="cache",
+        redis_port=16379,
+        cache_ttl_s=60,
+        db_timeout_s=1.5,
+        cache_timeout_s=0.25,
+        db_pool_size=4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DB_PORT", "five"), ("DB_POOL_SIZE", "0"), ("DB_TIMEOUT_S", "nan"), ("CACHE_TTL_S", "1.5")],
+)
+def test_config_names_the_variable_that_is_not_a_positive_number(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        taskapi.Config.from_env({name: value})
+
+
+# --- request validation -----------------------------------------------------------------------
+
+
+def test_new_task_takes_title_and_any_json_payload() -> None:
+    body = json.dumps({"title": "label cats", "payload": {"images": [1, 2], "k": None}}).encode()
+    assert taskapi.parse_new_task(body) == taskapi.NewTask(
+        "label cats", {"images": [1, 2], "k": None}
+    )
+    assert taskapi.parse_new_task(b'{"title": "t"}') == taskapi.NewTask("t", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        (b"", "not valid JSON"),
+        (b"{", "not valid JSON"),
+        (b"\xff", "not valid JSON"),
+        (b'["title"]', "must be a JSON object"),
+        (b"{}", "title must be a string"),
+        (b'{"title": 5}', "title must be a string"),
+        (b'{"title": ""}', "1 to 200"),
+        (json.dumps({"title": "x" * 201}).encode(), "1 to 200"),
+        (b'{"title": "t", "owner": "me"}', "unknown field"),
+        (b'{"title": "t", "payload": NaN}', "not valid JSON"),
+        (b'{"title": "a\\u0000b"}', r"U\+0000"),
+        (b'{"title": "t", "payload": {"deep": ["\\u0000"]}}', r"U\+0000"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+    ],
+)
+def test_invalid_new_task_is_rejected_with_the_reason(body: bytes, complaint: str) -> None:
+    with pytest.raises(taskapi.RequestRejected, match=complaint) as caught:
+        taskapi.parse_new_task(body)
+    assert caught.value.status == 400
+
+
+def test_title_of_exactly_200_characters_is_accepted() -> None:
+    assert taskapi.parse_new_task(json.dumps({"title": "x" * 200}).encode()).title == "x" * 200
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "route", "task_id"),
+    [
+        ("/health", "/health", None),
+        ("/metrics", "/metrics", None),
+        ("/tasks", "/tasks", None),
+        ("/tasks?limit=5", "/tasks", None),
+        ("/tasks/42", "/tasks/{id}", 42),
+        ("/tasks/9223372036854775807", "/tasks/{id}", 2**63 - 1),
+        ("/tasks/9223372036854775808", "unmatched", None),
+        ("/tasks/abc", "unmatched", None),
+        ("/tasks/", "unmatched", None),
+        ("/tasks/1/extra", "unmatched", None),
+        ("/wp-login.php", "unmatched", None),
+        ("//tasks", "unmatched", None),
+    ],
+)
+def test_route_is_the_template_never_the_raw_path(
+    target: str, route: str, task_id: int | None
+) -> None:
+    match = taskapi.match_route(target)
+    assert (match.route, match.task_id) == (route, task_id)
+
+
+def test_limit_defaults_and_bounds() -> None:
+    assert taskapi.parse_limit({}) == 20
+    assert taskapi.parse_limit(taskapi.match_route("/tasks?limit=1000").query) == 1000
+    for bad in ("0", "1001", "-1", "abc", "1.5"):
+        with pytest.raises(taskapi.RequestRejected):
+            taskapi.parse_limit({"limit": [bad]})
+
+
+# --- cache-aside ------------------------------------------------------------------------------
+
+
+def _stored(wiring: Wiring, title: str = "t") -> Any:
+    return wiring.store.create(taskapi.NewTask(title, {"n": 1}))
+
+
+def test_first_read_misses_and_fills_the_cache_with_the_ttl(wiring: Wiring) -> None:
+    task = _stored(wiring)
+    assert wiring.reader().get(task.id) == task
+    assert wiring.stats == FakeCacheStats(hits=0, misses=1, errors=0)
+    assert json.loads(wiring.cache.values["task:1"]) == task.to_json()
+    assert wiring.cache.ttls["task:1"] == 300
+
+
+def test_second_read_is_a_hit_that_does_not_touch_the_store(wiring: Wiring) -> None:
+    task = _stored(wiring)
+    reader = wiring.reader()
+    reader.get(task.id)
+    assert reader.get(task.id) == task
+    assert wiring.stats == FakeCacheStats(hits=1, misses=1, errors=0)
+    assert wiring.store.gets == 1
+
+
+def test_cache_down_falls_through_to_the_store_without_a_second_cache_call(
+    wiring: Wiring,
+) -> None:
+    task = _stored(wiring)
+    wiring.cache.down = True
+    assert wiring.reader().get(task.id) == task
+    assert wiring.stats == FakeCacheStats(hits=0, misses=0, errors=1)
+    assert wiring.cache.sets == 0
+
+
+def test_failed_cache_fill_is_counted_and_the_task_still_returned(wiring: Wiring) -> None:
+    task = _stored(wiring)
+    wiring.cache.set_fails = True
+    assert wiring.reader().get(task.id) == task
+    assert wiring.stats == FakeCacheStats(hits=0, misses=1, errors=1)
+
+
+@pytest.mark.parametrize("junk", [b"not json", b"[]", b'{"id": "1", "title": "t"}', b'{"id": 1}'])
+def test_unreadable_cache_value_is_an_error_and_is_overwritten(wiring: Wiring, junk: bytes) -> None:
+    task = _stored(wiring)
+    wiring.cache.values["task:1"] = junk
+    assert wiring.reader().get(task.id) == task
+    assert wiring.stats == FakeCacheStats(hits=0, misses=0, errors=1)
+    assert json.loads(wiring.cache.values["task:1"]) == task.to_json()
+
+
+def test_absent_task_is_none_and_not_cached(wiring: Wiring) -> None:
+    assert wiring.reader().get(99) is None
+    assert wiring.cache.values == {}
+    assert wiring.stats.misses == 1
+
+
+def test_miss_with_the_database_down_raises_database_unavailable(wiring: Wiring) -> None:
+    wiring.store.down = True
+    with pytest.raises(taskapi.DatabaseUnavailable):
+        wiring.reader().get(1)
+
+
+# --- health report ----------------------------------------------------------------------------
+
+
+def test_health_ok_when_both_answer() -> None:
+    assert taskapi.compose_health("backend-1", "7", None, None) == (
+        200,
+        {"status": "ok", "backend": "backend-1", "version": "7", "database": "ok", "cache": "ok"},
+    )
+
+
+def test_health_degraded_but_200_when_only_the_cache_is_down() -> None:
+    code, report = taskapi.compose_health("b", "1", None, "timed out")
+    assert code == 200
+    assert (report["status"], report["database"], report["cache"]) == (
+        "degraded",
+        "ok",
+        "down: timed out",
+    )
+
+
+@pytest.mark.parametrize("cache_problem", [None, "timed out"])
+def test_health_503_whenever_the_database_is_down(cache_problem: str | None) -> None:
+    code, report = taskapi.compose_health("b", "1", "refused", cache_problem)
+    assert code == 503
+    assert (report["status"], report["database"]) == ("down", "down: refused")
+
+
+# --- request dispatch -------------------------------------------------------------------------
+
+
+def _handle(app: Any, method: str, target: str, body: bytes = b"") -> tuple[int, Any]:
+    response = app.handle(method, taskapi.match_route(target), body)
+    data = json.loads(response.body) if response.content_type == "application/json" else None
+    return response.status, data
+
+
+def test_create_answers_201_with_the_stored_task_and_who_served_it(wiring: Wiring) -> None:
+    status, data = _handle(wiring.app(), "POST", "/tasks", b'{"title": "t", "payload": [1]}')
+    assert status == 201
+    assert data == {
+        "id": 1,
+        "title": "t",
+        "payload": [1],
+        "created_at": CREATED_AT,
+        "served_by": "backend-1",
+    }
+    assert wiring.store.tasks[1].title == "t"
+
+
+def test_create_with_a_bad_body_is_400_and_stores_nothing(wiring: Wiring) -> None:
+    status, data = _handle(wiring.app(), "POST", "/tasks", b'{"title": ""}')
+    assert status == 400
+    assert "title" in data["error"]
+    assert wiring.store.tasks == {}
+
+
+def test_get_list_and_not_found(wiring: Wiring) -> None:
+    app = wiring.app()
+    for title in ("a", "b", "c"):
+        _handle(app, "POST", "/tasks", json.dumps({"title": title}).encode())
+    assert _handle(app, "GET", "/tasks/2")[1]["title"] == "b"
+    assert _handle(app, "GET", "/tasks?limit=2") == (200, {"ids": [3, 2], "served_by": "backend-1"})
+    assert _handle(app, "GET", "/tasks/7") == (404, {"error": "task 7 not found"})
+    assert _handle(app, "GET", "/tasks?limit=0")[0] == 400
+
+
+def test_database_down_is_503_with_a_fixed_message(wiring: Wiring) -> None:
+    wiring.store.down = True
+    app = wiring.app()
+    assert _handle(app, "POST", "/tasks", b'{"title": "t"}') == (
+        503,
+        {"error": "database unavailable"},
+    )
+    assert _handle(app, "GET", "/tasks/1") == (503, {"error": "database unavailable"})
+    status, report = _handle(app, "GET", "/health")
+    assert (status, report["database"]) == (503, "down: connection refused")
+
+
+def test_cache_down_reads_still_succeed_and_health_is_degraded(wiring: Wiring) -> None:
+    app = wiring.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    wiring.cache.down = True
+    assert _handle(app, "GET", "/tasks/1")[0] == 200
+    status, report = _handle(app, "GET", "/health")
+    assert (status, report["status"], report["cache"]) == (200, "degraded", "down: timed out")
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405_with_allow(wiring: Wiring) -> None:
+    app = wiring.app()
+    assert _handle(app, "GET", "/nope")[0] == 404
+    response = app.handle("DELETE", taskapi.match_route("/tasks"), b"")
+    assert response.status == 405
+    assert dict(response.headers) == {"Allow": "GET, POST"}
+
+
+def test_metrics_route_serves_what_the_renderer_gives(wiring: Wiring) -> None:
+    response = wiring.app().handle("GET", taskapi.match_route("/metrics"), b"")
+    assert (response.status, response.body) == (200, b"taskapi_db_up 1.0\n")
+    assert response.content_type.startswith("text/plain")
+
+
+# --- connection pool (fake connections over socket pairs) -------------------------------------
+
+
+class FakeConnection:
+    """Enough of a psycopg2 connection for the pool: a socket whose peer plays the server."""
+
+    def __init__(self) -> None:
+        self.sock, self.server_side = socket.socketpair()
+        self.closed = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.closed = 1
+        self.sock.close()
+        self.server_side.close()
+
+
+@pytest.fixture
+def opened() -> Iterator[list[FakeConnection]]:
+    connections: list[FakeConnection] = []
+    yield connections
+    for conn in connections:
+        conn.close()
+
+
+def _pool(opened: list[FakeConnection], size: int = 2, wait_s: float = 0.05) -> Any:
+    def connect() -> FakeConnection:
+        opened.append(FakeConnection())
+        return opened[-1]
+
+    return taskapi.ConnectionPool(connect, size, wait_s)
+
+
+def test_pool_reuses_an_idle_connection(opened: list[FakeConnection]) -> None:
+    pool = _pool(opened)
+    with pool.connection() as first:
+        assert pool.in_use == 1
+    with pool.connection() as second:
+        assert second is first
+    assert (len(opened), pool.in_use) == (1, 0)
+
+
+def test_pool_drops_a_connection_whose_use_raised(opened: list[FakeConnection]) -> None:
+    pool = _pool(opened)
+    with pytest.raises(RuntimeError), pool.connection():
+        raise RuntimeError("server closed the connection unexpectedly")
+    assert opened[0].closed
+    with pool.connection() as conn:
+        assert conn is opened[1]
+
+
+def test_pool_drops_an_idle_connection_the_server_closed(opened: list[FakeConnection]) -> None:
+    pool = _pool(opened)
+    with pool.connection():
+        pass
+    # What a PostgreSQL shutdown does to each client: a last message, then EOF.
+    opened[0].server_side.sendall(b"E terminating connection due to administrator command")
+    opened[0].server_side.close()
+    with pool.connection() as conn:
+        assert conn is opened[1]
+    assert opened[0].closed
+
+
+def test_pool_waits_then_refuses_when_every_connection_is_lent(
+    opened: list[FakeConnection],
+) -> None:
+    pool = _pool(opened, size=1)
+    lent = pool.connection()
+    with lent, pytest.raises(taskapi.DatabaseUnavailable, match="no free"), pool.connection():
+        pass
+    assert pool.in_use == 0
+
+
+def test_discard_idle_closes_every_idle_connection(opened: list[FakeConnection]) -> None:
+    pool = _pool(opened)
+    with pool.connection(), pool.connection():
+        pass
+    pool.discard_idle()
+    assert all(conn.closed for conn in opened)
+    with pool.connection() as conn:
+        assert conn is opened[2]
+
+
+# --- the HTTP layer, on loopback --------------------------------------------------------------
+
+
+@dataclass
+class FakeRequestLog:
+    seen: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def observe(self, route: str, method: str, status: int, duration_s: float) -> None:
+        assert duration_s >= 0
+        self.seen.append((route, method, status))
+
+
+@pytest.fixture
+def served(wiring: Wiring) -> Iterator[tuple[int, FakeRequestLog]]:
+    requests = FakeRequestLog()
+    handler = taskapi.make_handler(wiring.app(), requests.observe, taskapi.InFlight())
+    server = taskapi.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_http_round_trip_is_observed_under_the_route_template(
+    served: tuple[int, FakeRequestLog],
+) -> None:
+    port, requests = served
+    assert _request(port, "POST", "/tasks", b'{"title": "t"}')[0] == 201
+    assert _request(port, "GET", "/tasks/1")[1]["title"] == "t"
+    assert _request(port, "GET", "/tasks/1/../2")[0] == 404
+    assert requests.seen == [
+        ("/tasks", "POST", 201),
+        ("/tasks/{id}", "GET", 200),
+        ("unmatched", "GET", 404),
+    ]
+
+
+def test_http_keeps_the_connection_alive_between_requests(
+    served: tuple[int, FakeRequestLog],
+) -> None:
+    port, _ = served
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        for _ in range(3):
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            assert response.status == 200
+            response.read()
+    finally:
+        conn.close()
+
+
+def test_http_refuses_oversized_and_chunked_bodies(served: tuple[int, FakeRequestLog]) -> None:
+    port, requests = served
+    huge = {"Content-Length": str(2 << 20)}
+    assert _request(port, "POST", "/tasks", headers=huge)[0] == 413
+    chunked = {"Transfer-Encoding": "chunked"}
+    assert _request(port, "POST", "/tasks", b'{"title": "t"}', chunked)[0] == 411
+    bad_length = {"Content-Length": "ten"}
+    assert _request(port, "POST", "/tasks", headers=bad_length)[0] == 400
+    assert [status for _, _, status in requests.seen] == [413, 411, 400]
