@@ -16,6 +16,7 @@ gameday's own reaper. It never touches anything without ``io.gameday.managed=tru
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def remove_run(run_id: str) -> RunResources:
         _ignore_missing(network.remove)
     volumes = docker_client.volumes.list(filters=selector)
     for volume in volumes:
-        _ignore_missing(lambda v=volume: v.remove(force=True))
+        _ignore_missing(functools.partial(volume.remove, force=True))
     return RunResources(
         run_id=run_id,
         lease="",

@@ -168,7 +168,7 @@ class Replica:
         if state["Status"] != "running":
             return state["Status"]
         health = state.get("Health")
-        return health["Status"] if health else "healthy"
+        return str(health["Status"]) if health else "healthy"
 
     def _wait_healthy(self, started: float) -> None:
         last = ""
@@ -203,8 +203,16 @@ class Replica:
             if state in ("exited", "dead", "unhealthy", "created"):
                 exit_code = container.attrs["State"].get("ExitCode")
                 reason = f"is {state}" + (f" (exit code {exit_code})" if state == "exited" else "")
+                probe = self._last_healthcheck_output(container)
+                if state == "unhealthy" and probe:
+                    reason += f"; its healthcheck said: {probe}"
                 raise ServiceUnhealthy(name, reason, self._logs(name))
         raise ReplicaError(f"replica {self.project.name} failed to start: {fallback}")
+
+    @staticmethod
+    def _last_healthcheck_output(container: Container) -> str:
+        runs = (container.attrs["State"].get("Health") or {}).get("Log") or []
+        return str(runs[-1].get("Output", "")).strip()[:300] if runs else ""
 
     def _logs(self, service: str) -> str:
         try:
