@@ -166,7 +166,7 @@ class Replica:
         """'healthy', 'starting', 'unhealthy', or the container's state when not running."""
         state = container.attrs["State"]
         if state["Status"] != "running":
-            return state["Status"]
+            return str(state["Status"])
         health = state.get("Health")
         return str(health["Status"]) if health else "healthy"
 

@@ -1,0 +1,68 @@
+"""The playbook's alert rules, unit tested by promtool from the replica's own monitoring
+image (the same Prometheus 2.42 that runs in drills)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from gameday import __version__
+from gameday.compose import DEFAULT_COMPOSE_FILE
+
+pytestmark = pytest.mark.docker
+
+RULES = DEFAULT_COMPOSE_FILE.parent / "config" / "rules"
+TESTS = Path(__file__).parent.parent / "rules"
+
+
+def promtool(*args: str) -> tuple[int, str]:
+    client = docker.from_env()
+    container = client.containers.run(
+        f"gameday/monitoring:{__version__}",
+        ["promtool", *args],
+        volumes={
+            str(RULES): {"bind": "/rules", "mode": "ro"},
+            str(TESTS): {"bind": "/tests", "mode": "ro"},
+        },
+        labels={
+            "io.gameday.managed": "true",
+            "io.gameday.run": "promtool",
+            "io.gameday.lease": "manual",
+        },
+        detach=True,
+    )
+    try:
+        status = container.wait(timeout=60)
+        return status["StatusCode"], container.logs().decode()
+    finally:
+        container.remove(force=True)
+
+
+def test_the_rules_are_valid_prometheus_rules() -> None:
+    code, output = promtool("check", "rules", "/rules/playbook-alerts.yml")
+    assert code == 0, output
+    assert "SUCCESS: 7 rules found" in output
+
+
+def test_every_playbook_alert_passes_its_promtool_unit_tests() -> None:
+    code, output = promtool("test", "rules", "/tests/playbook-alerts.test.yml")
+    assert code == 0, output
+    assert "SUCCESS" in output
+
+
+def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test() -> None:
+    rules = (RULES / "playbook-alerts.yml").read_text()
+    tests = (TESTS / "playbook-alerts.test.yml").read_text()
+    for alert in (
+        "ServiceDown",
+        "DatabaseDown",
+        "HighDatabaseConnections",
+        "RedisDown",
+        "LowRedisHitRate",
+        "HighResponseTime",
+        "NetworkLatency",
+    ):
+        assert f"alert: {alert}\n" in rules, f"no rule for {alert}"
+        assert f"alertname: {alert}\n" in tests, f"no firing test for {alert}"
