@@ -1,0 +1,140 @@
+"""Bad input gets Toxiproxy's status code and a clear message; the server keeps serving."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from proxytest import Background, ProxyUnderTest, recv_exactly
+
+
+@pytest.fixture
+def survivor(proxy: ProxyUnderTest) -> Iterator[ProxyUnderTest]:
+    """A proxy that must still serve after each bad request."""
+    yield proxy
+    with proxy.connect() as sock:
+        sock.sendall(b"alive")
+        assert recv_exactly(sock, 5) == b"alive"
+
+
+def _post_toxic(proxy: ProxyUnderTest, body: Any) -> requests.Response:
+    return requests.post(f"{proxy.api}/proxies/{proxy.name}/toxics", json=body, timeout=5)
+
+
+def _error(response: requests.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["status"] == status
+    message: str = body["error"]
+    return message
+
+
+def test_unknown_toxic_type(survivor: ProxyUnderTest) -> None:
+    assert _error(_post_toxic(survivor, {"type": "teleport"}), 400) == "invalid toxic type"
+
+
+def test_invalid_stream(survivor: ProxyUnderTest) -> None:
+    response = _post_toxic(survivor, {"type": "latency", "stream": "sideways"})
+    assert "stream was invalid" in _error(response, 400)
+
+
+@pytest.mark.parametrize("value", ["100", 1.5, True, None, [1]])
+def test_wrong_attribute_type(survivor: ProxyUnderTest, value: object) -> None:
+    response = _post_toxic(survivor, {"type": "latency", "attributes": {"latency": value}})
+    message = _error(response, 400)
+    assert message.startswith("bad request body:") and "'latency'" in message
+
+
+@pytest.mark.parametrize(
+    ("type_", "attribute"),
+    [
+        ("latency", "latency"),
+        ("latency", "jitter"),
+        ("timeout", "timeout"),
+        ("slow_close", "delay"),
+        ("bandwidth", "rate"),
+        ("limit_data", "bytes"),
+    ],
+)
+def test_negative_values(survivor: ProxyUnderTest, type_: str, attribute: str) -> None:
+    response = _post_toxic(survivor, {"type": type_, "attributes": {attribute: -1}})
+    assert f"'{attribute}' must be >= 0" in _error(response, 400)
+
+
+def test_toxicity_out_of_range(survivor: ProxyUnderTest) -> None:
+    response = _post_toxic(survivor, {"type": "latency", "toxicity": 1.5})
+    assert "toxicity" in _error(response, 400)
+
+
+def test_slicer_sizes_that_cannot_work(survivor: ProxyUnderTest) -> None:
+    response = _post_toxic(survivor, {"type": "slicer", "attributes": {"average_size": 0}})
+    assert "average_size" in _error(response, 400)
+
+
+def test_duplicate_toxic(survivor: ProxyUnderTest) -> None:
+    assert _post_toxic(survivor, {"type": "latency"}).status_code == 200
+    assert _error(_post_toxic(survivor, {"type": "latency"}), 409) == "toxic already exists"
+
+
+def test_toxic_on_missing_proxy(background: Background) -> None:
+    response = requests.post(f"{background.api}/proxies/ghost/toxics", json={}, timeout=5)
+    assert _error(response, 404) == "proxy not found"
+
+
+def test_duplicate_proxy(survivor: ProxyUnderTest, background: Background) -> None:
+    body = {"name": survivor.name, "listen": "127.0.0.1:0", "upstream": background.echo_address}
+    response = requests.post(f"{background.api}/proxies", json=body, timeout=5)
+    assert _error(response, 409) == "proxy already exists"
+
+
+def test_listen_address_in_use(survivor: ProxyUnderTest, background: Background) -> None:
+    body = {
+        "name": "squatter",
+        "listen": f"127.0.0.1:{survivor.port}",
+        "upstream": background.echo_address,
+    }
+    response = requests.post(f"{background.api}/proxies", json=body, timeout=5)
+    message = _error(response, 500)  # Toxiproxy passes the listen error through as 500
+    assert "address already in use" in message and str(survivor.port) in message
+    assert requests.get(f"{background.api}/proxies/squatter", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/proxies", "/populate", "/proxies/{name}/toxics"])
+def test_malformed_json(survivor: ProxyUnderTest, path: str) -> None:
+    url = survivor.api + path.format(name=survivor.name)
+    response = requests.post(url, data=b"{not json", timeout=5)
+    assert _error(response, 400).startswith("bad request body:")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"upstream": "127.0.0.1:1"}, "name"), ({"name": "x"}, "upstream")],
+)
+def test_missing_fields(background: Background, body: dict[str, str], field: str) -> None:
+    response = requests.post(f"{background.api}/proxies", json=body, timeout=5)
+    assert _error(response, 400) == f"missing required field: {field}"
+
+
+def test_populate_error_keeps_body_shape(background: Background) -> None:
+    response = requests.post(f"{background.api}/populate", json=[{"name": "x"}], timeout=5)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "missing required field: upstream at proxy 1",
+        "status": 400,
+        "proxies": [],
+    }
+
+
+def test_unreachable_upstream_closes_the_client(background: Background) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    body = {"name": "dead-end", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{dead}"}
+    created = requests.post(f"{background.api}/proxies", json=body, timeout=5).json()
+    port = int(created["listen"].rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        assert sock.recv(10) == b""
+    requests.delete(f"{background.api}/proxies/dead-end", timeout=5)

@@ -1,0 +1,20 @@
+"""slow_close passes data at once but delays the end of the stream."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from proxytest import ProxyUnderTest, recv_exactly
+
+
+def test_close_waits_for_the_delay(proxy: ProxyUnderTest) -> None:
+    proxy.add_toxic("slow_close", "downstream", delay=300)
+    with proxy.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"bye")
+        assert recv_exactly(sock, 3) == b"bye"
+        assert time.monotonic() - started < 0.1
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(10) == b""
+        assert 0.300 <= time.monotonic() - started < 0.400
