@@ -163,12 +163,12 @@ class Proxy:
 
     def _apply(self, direction: Direction) -> None:
         chain = self._chain(direction)
-        for connection in self._connections:
+        for connection in list(self._connections):
             if connection.links:
                 connection.links[direction].apply(chain, self._rng)
 
     def _forget(self, toxic: Toxic, *, keep_state: bool) -> None:
-        for connection in self._connections:
+        for connection in list(self._connections):
             if connection.links:
                 connection.links[toxic.stream].forget(toxic.serial, keep_state=keep_state)
 
