@@ -46,7 +46,7 @@ MAX_LIST_LIMIT = 1000
 MAX_TASK_ID = 2**63 - 1
 PROBE_INTERVAL_S = 1.0
 STOP_GRACE_S = 5.0
-# Idle keep-alive connections each hold a thread; a load generator that vanished frees them.
+# Each keep-alive connection holds a thread: free those that a vanished client left open.
 IDLE_CONNECTION_TIMEOUT_S = 60.0
 
 # Fine steps from 0.1 s to 0.3 s put the 200 ms p95 objective on a bucket boundary.
