@@ -155,7 +155,11 @@ class ProxyClient:
                 return action(Toxiproxy())
             except ProxyError:
                 raise
-            except (NotFound, ProxyExists, InvalidToxic) as exc:
+            except NotFound as exc:
+                raise ProxyNotFound(f"{what}: {exc}") from exc
+            except ProxyExists as exc:  # the client checks names itself before some calls
+                raise ProxyConflict(f"{what}: {exc}") from exc
+            except InvalidToxic as exc:
                 raise ProxyRejected(f"{what}: {exc}") from exc
             except requests.RequestException as exc:
                 raise ProxyUnreachable(f"{what}: no answer from {self.url}: {exc}") from exc

@@ -89,7 +89,7 @@ def test_version(client: ProxyClient) -> None:
 
 def test_errors_are_proxy_errors(client: ProxyClient, echo: str) -> None:
     client.create("dup", echo)
-    with pytest.raises(ProxyRejected):  # the client checks for the name itself first
+    with pytest.raises(ProxyConflict):
         client.create("dup", echo)
     with pytest.raises(ProxyNotFound):
         client.add_toxic("ghost", "latency")
