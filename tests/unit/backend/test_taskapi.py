@@ -524,10 +524,21 @@ def test_discard_idle_closes_every_idle_connection(opened: list[FakeConnection])
 @dataclass
 class FakeRequestLog:
     seen: list[tuple[str, str, int]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def observe(self, route: str, method: str, status: int, duration_s: float) -> None:
         assert duration_s >= 0
-        self.seen.append((route, method, status))
+        with self.changed:
+            self.seen.append((route, method, status))
+            self.changed.notify_all()
+
+    def sorted_when(self, count: int) -> list[tuple[str, str, int]]:
+        # A request is observed after its response is sent, on the server's thread: the client
+        # may read the response first, and requests on separate connections may finish out of
+        # order.
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.seen) >= count, timeout=5)
+            return sorted(self.seen)
 
 
 @pytest.fixture
@@ -567,7 +578,7 @@ def test_http_round_trip_is_observed_under_the_route_template(
     assert _request(port, "POST", "/tasks", b'{"title": "t"}')[0] == 201
     assert _request(port, "GET", "/tasks/1")[1]["title"] == "t"
     assert _request(port, "GET", "/tasks/1/../2")[0] == 404
-    assert requests.seen == [
+    assert requests.sorted_when(3) == [
         ("/tasks", "POST", 201),
         ("/tasks/{id}", "GET", 200),
         ("unmatched", "GET", 404),
@@ -597,4 +608,4 @@ def test_http_refuses_oversized_and_chunked_bodies(served: tuple[int, FakeReques
     assert _request(port, "POST", "/tasks", b'{"title": "t"}', chunked)[0] == 411
     bad_length = {"Content-Length": "ten"}
     assert _request(port, "POST", "/tasks", headers=bad_length)[0] == 400
-    assert [status for _, _, status in requests.seen] == [413, 411, 400]
+    assert [status for _, _, status in requests.sorted_when(3)] == [400, 411, 413]
