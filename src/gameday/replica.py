@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -86,6 +87,7 @@ class Replica:
         self.progress = progress
         self.ready_timeout_s = ready_timeout_s
         self._endpoints: dict[str, Endpoint] = {}
+        self._last_progress = ""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class Replica:
         started = time.monotonic()
         self.progress(f"replica {self.project.name}: starting")
         try:
-            self._compose_up()
+            self._compose_up(started)
             self._wait_healthy(started)
             self._wait_monitoring(started)
         except BaseException:
@@ -131,24 +133,37 @@ class Replica:
             self.project.discard_env()
         self.progress(f"replica {self.project.name}: removed in {time.monotonic() - started:.1f} s")
 
-    def _compose_up(self) -> None:
-        try:
-            self.project.docker_compose().start()
-        except subprocess.CalledProcessError as exc:
-            stderr = (exc.stderr or b"").decode(errors="replace").strip()
-            self._raise_for_unhealthy(fallback=stderr)
+    def _compose_up(self, started: float) -> None:
+        """Run `compose up` in the background and report health while it works.
+
+        Compose itself waits for `depends_on` conditions, which can take a while; watching
+        at the same time shows progress and catches a service that died early.
+        """
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            up = pool.submit(self.project.docker_compose().start)
+            while not up.done():
+                self._check_health(started, final=False)
+                time.sleep(0.25)
+            try:
+                up.result()
+            except subprocess.CalledProcessError as exc:
+                stderr = (exc.stderr or b"").decode(errors="replace").strip()
+                self._raise_for_unhealthy(fallback=stderr)
 
     # -- readiness -----------------------------------------------------------------------
 
     def containers(self) -> dict[str, Container]:
         """The run's containers by compose service name."""
-        found = client().containers.list(
-            all=True,
-            filters={
-                "label": [f"{ownership.LABEL_RUN}={self.run_id}", f"{ownership.LABEL_MANAGED}=true"]
-            },
-        )
-        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+        docker_client = client()
+        selector = [f"{ownership.LABEL_RUN}={self.run_id}", f"{ownership.LABEL_MANAGED}=true"]
+        found = {}
+        for summary in docker_client.api.containers(all=True, filters={"label": selector}):
+            try:
+                container = docker_client.containers.get(summary["Id"])
+            except docker.errors.NotFound:
+                continue  # removed between the listing and the look-up
+            found[container.labels.get("com.docker.compose.service", container.name)] = container
+        return found
 
     def container(self, service: str) -> Container:
         try:
@@ -171,31 +186,33 @@ class Replica:
         return str(health["Status"]) if health else "healthy"
 
     def _wait_healthy(self, started: float) -> None:
-        last = ""
-        while True:
-            containers = self.containers()
-            states = {name: self.health_of(c) for name, c in containers.items()}
-            waiting = sorted(n for n, s in states.items() if s != "healthy")
-            if containers and not waiting:
-                return
-            failed = [n for n in waiting if states[n] in ("exited", "dead", "unhealthy")]
-            if failed:
-                self._raise_for_unhealthy()
-            message = f"{len(states) - len(waiting)}/{len(states)} services healthy"
-            if waiting:
-                message += f" (waiting for {', '.join(waiting)})"
-            if message != last:
-                self.progress(f"replica {self.project.name}: {message}")
-                last = message
-            if time.monotonic() - started > self.ready_timeout_s:
-                name = waiting[0] if waiting else "replica"
-                raise ServiceUnhealthy(
-                    name,
-                    f"is not healthy after {self.ready_timeout_s:.0f} s (state: "
-                    f"{states.get(name, 'missing')})",
-                    self._logs(name),
-                )
+        while not self._check_health(started, final=True):
             time.sleep(0.25)
+
+    def _check_health(self, started: float, *, final: bool) -> bool:
+        """Report progress; raise for a failed or late service; True once all are healthy."""
+        containers = self.containers()
+        states = {name: self.health_of(c) for name, c in containers.items()}
+        waiting = sorted(n for n, s in states.items() if s != "healthy")
+        if final and containers and not waiting:
+            return True
+        if any(states[n] in ("exited", "dead", "unhealthy") for n in waiting):
+            self._raise_for_unhealthy()
+        message = f"{len(states) - len(waiting)}/{len(states)} services healthy"
+        if waiting:
+            message += f" (waiting for {', '.join(waiting)})"
+        if message != self._last_progress:
+            self.progress(f"replica {self.project.name}: {message}")
+            self._last_progress = message
+        if time.monotonic() - started > self.ready_timeout_s:
+            name = waiting[0] if waiting else "replica"
+            raise ServiceUnhealthy(
+                name,
+                f"is not healthy after {self.ready_timeout_s:.0f} s (state: "
+                f"{states.get(name, 'not created')})",
+                self._logs(name),
+            )
+        return False
 
     def _raise_for_unhealthy(self, fallback: str = "") -> None:
         for name, container in sorted(self.containers().items()):
