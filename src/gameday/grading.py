@@ -1,0 +1,187 @@
+"""Grading: a drill's measurements against its scenario's targets, with reasons in words.
+
+Each target is one small check; a drill passes when every check does. The reasons are
+written for the people reading the report ("DatabaseDown never fired", "MTTR 74 s over
+the 60 s budget", "3 tasks lost"), not for a machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gameday.scenario import Scenario
+
+__all__ = ["Check", "Grade", "Measurements", "grade"]
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What one drill measured; None where the thing never happened."""
+
+    alert_mttd_s: dict[str, float | None]  # per expected alert: injection -> firing
+    mttr_s: float | None  # injection -> steady state back
+    p95_ms: float | None
+    error_rate: float
+    availability: float | None
+    lost_tasks: int
+    noise: tuple[str, ...] = ()  # alerts that fired, neither expected nor allowed
+    steady_problems: tuple[str, ...] = ()  # why the steady state did not come back
+
+    @property
+    def mttd_s(self) -> float | None:
+        """Time until every expected alert fired; None if any never did."""
+        values = list(self.alert_mttd_s.values())
+        if not values or any(v is None for v in values):
+            return None
+        return max(v for v in values if v is not None)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    measured: str
+    target: str
+    reason: str = ""  # why it failed, in words; empty when it passed
+
+
+@dataclass(frozen=True)
+class Grade:
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [check.reason for check in self.checks if not check.passed]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _detection(scenario: Scenario, m: Measurements) -> list[Check]:
+    budget = min(scenario.detection.within_s, scenario.targets.mttd_s)
+    checks = []
+    for alert, mttd in m.alert_mttd_s.items():
+        if mttd is None:
+            checks.append(
+                Check(
+                    f"{alert} fired",
+                    False,
+                    "never",
+                    f"≤ {_seconds(budget)}",
+                    f"{alert} never fired",
+                )
+            )
+        else:
+            ok = mttd <= budget
+            reason = (
+                ""
+                if ok
+                else f"{alert} fired after {_seconds(mttd)}, over the {_seconds(budget)} budget"
+            )
+            checks.append(
+                Check(f"MTTD {alert}", ok, _seconds(mttd), f"≤ {_seconds(budget)}", reason)
+            )
+    return checks
+
+
+def _recovery(scenario: Scenario, m: Measurements) -> list[Check]:
+    budget = scenario.targets.mttr_s
+    if m.mttr_s is None:
+        why = "; ".join(m.steady_problems) or "no recovery was observed"
+        return [
+            Check(
+                "MTTR",
+                False,
+                "never",
+                f"≤ {_seconds(budget)}",
+                f"steady state never came back ({why})",
+            )
+        ]
+    ok = m.mttr_s <= budget
+    reason = "" if ok else f"MTTR {_seconds(m.mttr_s)} over the {_seconds(budget)} budget"
+    return [Check("MTTR", ok, _seconds(m.mttr_s), f"≤ {_seconds(budget)}", reason)]
+
+
+def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
+    target = scenario.targets.p95_ms
+    if m.p95_ms is None:
+        return [
+            Check(
+                "p95 latency",
+                False,
+                "no requests",
+                f"≤ {target:.0f} ms",
+                "no request completed during the drill",
+            )
+        ]
+    ok = m.p95_ms <= target
+    reason = "" if ok else f"p95 latency {m.p95_ms:.0f} ms over the {target:.0f} ms target"
+    return [Check("p95 latency", ok, f"{m.p95_ms:.0f} ms", f"≤ {target:.0f} ms", reason)]
+
+
+def _errors(scenario: Scenario, m: Measurements) -> list[Check]:
+    target = scenario.targets.error_rate
+    ok = m.error_rate <= target
+    reason = "" if ok else f"error rate {m.error_rate:.1%} over the {target:.1%} target"
+    return [Check("error rate", ok, f"{m.error_rate:.1%}", f"≤ {target:.1%}", reason)]
+
+
+def _availability(scenario: Scenario, m: Measurements) -> list[Check]:
+    target = scenario.targets.availability
+    if target is None:
+        return []
+    if m.availability is None:
+        return [
+            Check(
+                "availability",
+                False,
+                "unknown",
+                f"≥ {target:.1%}",
+                "availability could not be measured (no load)",
+            )
+        ]
+    ok = m.availability >= target
+    reason = "" if ok else f"availability {m.availability:.1%} under the {target:.1%} target"
+    return [Check("availability", ok, f"{m.availability:.1%}", f"≥ {target:.1%}", reason)]
+
+
+def _data(scenario: Scenario, m: Measurements) -> list[Check]:
+    allowed = scenario.targets.lost_tasks
+    ok = m.lost_tasks <= allowed
+    noun = "task" if m.lost_tasks == 1 else "tasks"
+    return [
+        Check(
+            "acknowledged tasks kept",
+            ok,
+            f"{m.lost_tasks} lost",
+            f"≤ {allowed} lost",
+            "" if ok else f"{m.lost_tasks} {noun} lost",
+        )
+    ]
+
+
+def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
+    # Noise is reported, not failed: an extra alert is a finding, not a broken playbook.
+    return [Check("unexpected alerts", True, ", ".join(m.noise) or "none", "reported")]
+
+
+CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
+    _detection,
+    _recovery,
+    _latency,
+    _errors,
+    _availability,
+    _data,
+    _noise,
+)
+
+
+def grade(scenario: Scenario, measurements: Measurements) -> Grade:
+    """Grade one drill against its scenario's targets."""
+    return Grade(tuple(check for rule in CHECKS for check in rule(scenario, measurements)))

@@ -1,0 +1,138 @@
+"""The journal: the complete, machine-readable record of a game day.
+
+One :class:`DrillResult` per scenario and one :class:`Journal` per run, written as
+``reports/<run-id>/journal.json`` with ``reports/latest`` pointing at the newest run. The
+report (HTML, post-mortems) and the history are made from this file alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gameday import __version__
+from gameday.grading import Grade, Measurements
+from gameday.scenario import Scenario
+from gameday.timeline import Event
+
+__all__ = ["DrillResult", "Journal", "write_journal"]
+
+JOURNAL_FILE = "journal.json"
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """Everything one drill measured and how it was graded."""
+
+    scenario: Scenario
+    started_at: datetime
+    ended_at: datetime
+    injected_at: datetime | None
+    events: tuple[Event, ...]
+    measurements: Measurements
+    grade: Grade
+    faults: tuple[str, ...] = ()
+    mttd_floor_s: dict[str, float] = field(default_factory=dict)
+    alerts: tuple[dict[str, Any], ...] = ()
+    steps: tuple[dict[str, Any], ...] = ()
+    load_series: tuple[dict[str, Any], ...] = ()
+    requests: int = 0
+    acknowledged: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.grade.passed
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.measurements
+        source = self.scenario.source
+        return {
+            "name": self.scenario.name,
+            "title": self.scenario.title,
+            "scenario_file": str(source) if source else None,
+            "playbook": self.scenario.playbook.model_dump(),
+            "passed": self.passed,
+            "reasons": self.grade.reasons,
+            "mttd_s": _round(m.mttd_s),
+            "mttr_s": _round(m.mttr_s),
+            "alert_mttd_s": {k: _round(v) for k, v in m.alert_mttd_s.items()},
+            "mttd_floor_s": {k: _round(v) for k, v in self.mttd_floor_s.items()},
+            "p95_ms": _round(m.p95_ms),
+            "error_rate": _round(m.error_rate, 4),
+            "availability": _round(m.availability, 4),
+            "lost_tasks": m.lost_tasks,
+            "noise": list(m.noise),
+            "requests": self.requests,
+            "acknowledged_tasks": self.acknowledged,
+            "targets": self.scenario.targets.model_dump(),
+            "checks": [
+                {
+                    "name": c.name,
+                    "passed": c.passed,
+                    "measured": c.measured,
+                    "target": c.target,
+                    "reason": c.reason,
+                }
+                for c in self.grade.checks
+            ],
+            "faults": list(self.faults),
+            "started_at": self.started_at.isoformat(),
+            "injected_at": self.injected_at.isoformat() if self.injected_at else None,
+            "ended_at": self.ended_at.isoformat(),
+            "events": [e.to_json() for e in self.events],
+            "alerts": list(self.alerts),
+            "recovery_steps": list(self.steps),
+            "load_series": list(self.load_series),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Journal:
+    run_id: str
+    started_at: datetime
+    ended_at: datetime
+    results: tuple[DrillResult, ...]
+    timings_s: dict[str, float] = field(default_factory=dict)  # bring-up, teardown, ...
+    responder: str = "auto"
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gameday_version": __version__,
+            "run_id": self.run_id,
+            "passed": self.passed,
+            "responder": self.responder,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat(),
+            "timings_s": {k: round(v, 2) for k, v in self.timings_s.items()},
+            "scenarios": [r.to_json() for r in self.results],
+        }
+
+
+def write_journal(journal: Journal, reports_dir: Path) -> Path:
+    """Write ``<reports_dir>/<run id>/journal.json`` and point ``latest`` at it."""
+    run_dir = reports_dir / journal.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / JOURNAL_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(journal.to_json(), indent=2) + "\n")
+    tmp.replace(path)
+    latest = reports_dir / "latest"
+    staging = reports_dir / f".latest-{os.getpid()}"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(journal.run_id)
+    staging.replace(latest)  # atomic: readers never see a missing `latest`
+    return path
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
