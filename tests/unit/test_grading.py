@@ -1,0 +1,96 @@
+"""Grading: each target passes or fails on its own, with the reason in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gameday.grading import Measurements, grade
+from gameday.scenario import Scenario, load_scenario
+
+DATABASE_OUTAGE = Path(__file__).parents[2] / "scenarios" / "database-outage.yml"
+
+
+@pytest.fixture
+def scenario() -> Scenario:
+    return load_scenario(DATABASE_OUTAGE).model_copy(
+        update={
+            "targets": load_scenario(DATABASE_OUTAGE).targets.model_copy(
+                update={
+                    "mttd_s": 15,
+                    "mttr_s": 60,
+                    "p95_ms": 500,
+                    "error_rate": 0.2,
+                    "availability": 0.5,
+                }
+            )
+        }
+    )
+
+
+def measured(**changes: object) -> Measurements:
+    values: dict[str, object] = {
+        "alert_mttd_s": {"DatabaseDown": 4.0},
+        "mttr_s": 30.0,
+        "p95_ms": 120.0,
+        "error_rate": 0.05,
+        "availability": 0.8,
+        "lost_tasks": 0,
+    }
+    values.update(changes)
+    return Measurements(**values)  # type: ignore[arg-type]
+
+
+def test_a_drill_within_every_target_passes(scenario: Scenario) -> None:
+    result = grade(scenario, measured())
+    assert result.passed
+    assert result.reasons == []
+    assert {c.name for c in result.checks} >= {
+        "MTTD DatabaseDown",
+        "MTTR",
+        "p95 latency",
+        "error rate",
+        "availability",
+        "acknowledged tasks kept",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"alert_mttd_s": {"DatabaseDown": None}}, "DatabaseDown never fired"),
+        (
+            {"alert_mttd_s": {"DatabaseDown": 20.0}},
+            "DatabaseDown fired after 20 s, over the 15 s budget",
+        ),
+        ({"mttr_s": 74.0}, "MTTR 74 s over the 60 s budget"),
+        (
+            {"mttr_s": None, "steady_problems": ("backend-1 /health answered 503",)},
+            "steady state never came back (backend-1 /health answered 503)",
+        ),
+        ({"lost_tasks": 3}, "3 tasks lost"),
+        ({"lost_tasks": 1}, "1 task lost"),
+        ({"p95_ms": 812.0}, "p95 latency 812 ms over the 500 ms target"),
+        ({"error_rate": 0.25}, "error rate 25.0% over the 20.0% target"),
+        ({"availability": 0.4}, "availability 40.0% under the 50.0% target"),
+    ],
+)
+def test_each_missed_target_fails_with_its_reason(
+    scenario: Scenario, changes: dict[str, object], reason: str
+) -> None:
+    result = grade(scenario, measured(**changes))
+    assert not result.passed
+    assert result.reasons == [reason]
+
+
+def test_mttd_is_the_slowest_expected_alert_and_none_if_one_never_fired() -> None:
+    assert measured(alert_mttd_s={"A": 3.0, "B": 7.5}).mttd_s == 7.5
+    assert measured(alert_mttd_s={"A": 3.0, "B": None}).mttd_s is None
+
+
+def test_unexpected_alerts_are_reported_but_do_not_fail(scenario: Scenario) -> None:
+    result = grade(scenario, measured(noise=("RedisDown",)))
+    assert result.passed
+    noise = next(c for c in result.checks if c.name == "unexpected alerts")
+    assert noise.measured == "RedisDown"
