@@ -10,6 +10,14 @@ written out directly), so data is never lost or reordered by a change.
 
 Back-pressure: the source socket stops being read while the destination transport is
 above its high-water mark, or while the pipeline holds more than ``PIPELINE_HIGH_BYTES``.
+
+Before a connection is linked (the upstream socket is still being dialled), a socket may
+already deliver data or EOF: the client often speaks first, and a server may greet as soon
+as it accepts. A ``Side`` keeps what arrives then and stops reading after that first read;
+``Connection.connected`` passes it on once the links exist. The proxy never pauses a
+transport from ``connection_made``: before CPython 3.11.4 (gh-103607; Debian bookworm
+ships 3.11.2) the selector loop starts reading right after ``connection_made`` anyway, and
+the pause is silently undone. Pausing from ``buffer_updated`` works on every loop.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ READ_BUFFER_BYTES = 256 * 1024
 WRITE_HIGH_BYTES = 1024 * 1024
 PIPELINE_HIGH_BYTES = 1024 * 1024
 PIPELINE_LOW_BYTES = 256 * 1024
+UNLINKED = "not linked yet"  # the pause reason while a socket has no link to feed
 
 
 class Side(asyncio.BufferedProtocol):
@@ -48,6 +57,8 @@ class Side(asyncio.BufferedProtocol):
         self._buffer = bytearray(READ_BUFFER_BYTES)
         self._view = memoryview(self._buffer)
         self._pause_reasons: set[str] = set()
+        self._early: list[bytes] = []  # read before this socket was linked, oldest first
+        self._early_eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -63,6 +74,22 @@ class Side(asyncio.BufferedProtocol):
         link = self.reading_from
         if link is not None:
             link.feed(self._view[:nbytes])
+        else:
+            # Not linked yet: keep a copy, and read no more until the link exists.
+            self._early.append(bytes(self._view[:nbytes]))
+            self.hold_reading(UNLINKED)
+
+    def feed_early(self) -> None:
+        """Pass on what arrived before this socket was linked, then read on."""
+        link = self.reading_from
+        assert link is not None
+        early, self._early = self._early, []
+        for data in early:
+            link.feed(memoryview(data))
+        if self._early_eof:
+            self._early_eof = False
+            link.feed_end(Marker.EOF)
+        self.release_reading(UNLINKED)
 
     def renew_buffer(self) -> None:
         # A transport that could not send everything at once may keep a view of what we
@@ -73,6 +100,8 @@ class Side(asyncio.BufferedProtocol):
     def eof_received(self) -> bool:
         if self.reading_from is not None:
             self.reading_from.feed_end(Marker.EOF)
+        else:
+            self._early_eof = True
         return True  # keep the socket open to write the other direction's data
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -275,7 +304,7 @@ class Connection:
         self.closed = False
         self._on_closed = on_closed
         client.connection = self
-        client.hold_reading("connecting upstream")
+        # No hold_reading here (this runs inside connection_made): see the module docstring.
 
     def connected(
         self, upstream: Side, chains: dict[Direction, list[Toxic]], rng: random.Random
@@ -289,7 +318,10 @@ class Connection:
         }
         for direction, link in self.links.items():
             link.apply(chains[direction], rng)
-        self.client.release_reading("connecting upstream")
+        for link in self.links.values():
+            if self.closed:
+                break  # an early EOF from both sides, or a toxic, ended the connection
+            link.source.feed_early()
 
     def link_ended(self) -> None:
         if self.links and all(link.ended for link in self.links.values()):
