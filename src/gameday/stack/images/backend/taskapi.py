@@ -649,7 +649,9 @@ class Metrics:
         )
         self._db_roundtrip = prom.Histogram(
             "taskapi_db_roundtrip_seconds",
-            "Time of database round trips: SELECT 1 probes and the requests' queries",
+            "Time of database round trips: kind=probe for the background SELECT 1 (the "
+            "network path alone), kind=query for the requests' queries (with pool waits)",
+            ["kind"],
             buckets=DB_BUCKETS_S,
             registry=r,
         )
@@ -687,8 +689,8 @@ class Metrics:
     def cache_error(self) -> None:
         self._cache_errors.inc()
 
-    def db_roundtrip(self, seconds: float) -> None:
-        self._db_roundtrip.observe(seconds)
+    def db_roundtrip(self, seconds: float, kind: str = "query") -> None:
+        self._db_roundtrip.labels(kind=kind).observe(seconds)
 
     def db_error(self) -> None:
         self._db_errors.inc()
@@ -852,7 +854,7 @@ class Probe(threading.Thread):
                 started = time.monotonic()
                 cur.execute("SELECT 1")
                 cur.fetchone()
-                self._metrics.db_roundtrip(time.monotonic() - started)
+                self._metrics.db_roundtrip(time.monotonic() - started, kind="probe")
         except psycopg2.Error as exc:
             if self._conn is not None:
                 _close_quietly(self._conn)
