@@ -12,12 +12,17 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from gameday import __version__, ownership
 from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
 from gameday.errors import GamedayError
+
+if TYPE_CHECKING:
+    from gameday.journal import Journal
+    from gameday.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -151,6 +156,112 @@ def cleanup(everything: bool) -> None:
         )
     if not removed:
         click.echo("nothing to clean up")
+
+
+DEFAULT_SCENARIOS = Path("scenarios")
+DEFAULT_REPORTS = Path("reports")
+
+
+def _load_scenarios(paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
+    from gameday.scenario import load_all
+
+    if run_all and paths:
+        raise click.UsageError("give scenario files or --all, not both")
+    if not run_all and not paths:
+        raise click.UsageError("name scenario files to run, or --all for every one in scenarios/")
+    return load_all(list(paths) or [DEFAULT_SCENARIOS])
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--all", "run_all", is_flag=True, help="Run every scenario in ./scenarios.")
+@compose_file_option
+@click.option("--replica", "replica_run_id", help="Drill a replica kept by `gameday up`.")
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_REPORTS,
+    show_default=True,
+    help="Where reports/<run-id>/ is written.",
+)
+def run(
+    paths: tuple[Path, ...],
+    run_all: bool,
+    compose_file: Path,
+    replica_run_id: str | None,
+    reports: Path,
+) -> None:
+    """Run drills: inject, detect, recover, grade, and write the journal.
+
+    Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input.
+    """
+    from gameday.journal import write_journal
+    from gameday.run import run_gameday
+
+    scenarios = _load_scenarios(paths, run_all)
+    journal = run_gameday(
+        scenarios, progress=progress, compose_file=compose_file, replica_run_id=replica_run_id
+    )
+    path = write_journal(journal, reports)
+    click.echo(_summary_table(journal))
+    click.echo(f"\njournal: {path}")
+    if not journal.passed:
+        sys.exit(1)
+
+
+def _summary_table(journal: Journal) -> str:
+    def fmt(value: float | None, unit: str, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+    rows = [("scenario", "result", "MTTD", "floor", "MTTR", "p95", "errors", "lost")]
+    for r in journal.results:
+        m = r.measurements
+        floor = max(r.mttd_floor_s.values()) if r.mttd_floor_s else None
+        rows.append(
+            (
+                r.scenario.name,
+                "PASS" if r.passed else "FAIL",
+                fmt(m.mttd_s, " s"),
+                fmt(floor, " s"),
+                fmt(m.mttr_s, " s"),
+                fmt(m.p95_ms, " ms", 0),
+                f"{m.error_rate:.1%}",
+                str(m.lost_tasks),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in journal.results:
+        for reason in r.grade.reasons:
+            lines.append(f"{r.scenario.name}: {reason}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check scenario files (default: every one in ./scenarios) without running them."""
+    from gameday.scenario import load_all
+
+    scenarios = load_all(list(paths) or [DEFAULT_SCENARIOS])
+    for scenario in scenarios:
+        click.echo(f"ok  {scenario.source}  ({scenario.name})")
+    click.echo(f"{len(scenarios)} scenarios valid")
+
+
+@cli.command("list")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def list_scenarios(paths: tuple[Path, ...]) -> None:
+    """List scenarios: what breaks, which alert must fire, how fast."""
+    from gameday.scenario import load_all
+
+    for s in load_all(list(paths) or [DEFAULT_SCENARIOS]):
+        alerts = ", ".join(s.detection.expect)
+        click.echo(
+            f"{s.name:<28} {alerts:<28} MTTD ≤ {s.targets.mttd_s:.0f} s, "
+            f"MTTR ≤ {s.targets.mttr_s:.0f} s  {s.title}"
+        )
 
 
 @cli.group()
