@@ -44,6 +44,9 @@ class ComposeProject:
     compose_file: Path = DEFAULT_COMPOSE_FILE
     image_tag: str = __version__
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Compose files merged over ``compose_file`` (a fault's broken release, for example);
+    # ``config`` reads them, testcontainers' ``docker_compose`` does not.
+    override_files: list[Path] = field(default_factory=list)
     _env_dir: Path | None = field(default=None, init=False, repr=False)
 
     @property
@@ -96,6 +99,7 @@ class ComposeProject:
             "compose",
             "-f",
             str(self.compose_file),
+            *[option for file in self.override_files for option in ("-f", str(file))],
             "--env-file",
             str(self.env_file()),
             "config",

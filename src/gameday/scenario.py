@@ -151,13 +151,21 @@ class ConnectionExhaustionFault(_Strict):
     connections: int = Field(ge=1, le=10_000)
 
 
+class BadDeployFault(_Strict):
+    """Deploy a broken release of one backend (a new version that cannot use its database)."""
+
+    type: Literal["bad_deploy"]
+    service: Literal["backend-1", "backend-2"]
+
+
 FaultSpec = Annotated[
     ServiceFault
     | PartitionFault
     | LinkToxicFault
     | LinkDownFault
     | CacheFlushFault
-    | ConnectionExhaustionFault,
+    | ConnectionExhaustionFault
+    | BadDeployFault,
     Field(discriminator="type"),
 ]
 
