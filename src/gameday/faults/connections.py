@@ -1,0 +1,130 @@
+"""The connection exhaustion fault: idle PostgreSQL sessions held open, as a client that
+leaks its connections would hold them.
+
+A background shell started by ``docker exec`` inside the postgres container opens the
+sessions with psql, as the unprivileged role ``gameday_exhaust`` and the application_name
+``gameday-exhaust``; each psql waits on a FIFO that the shell keeps open, so the sessions
+stay idle. Being unprivileged, they can take every ordinary slot but not the superuser's
+reserved ones: the responder can still connect and terminate them, as in production.
+
+Revert kills the holder processes, terminates any session left, and waits until none is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from gameday.errors import FaultError
+from gameday.faults.operations import exec_checked, psql, state_of
+from gameday.replica import Replica
+from gameday.scenario import ConnectionExhaustionFault
+
+__all__ = ["APPLICATION_NAME", "ROLE", "ConnectionExhaustion", "count_sessions"]
+
+APPLICATION_NAME = "gameday-exhaust"
+ROLE = "gameday_exhaust"
+HOLD_DIR = "/tmp/gameday-exhaust"
+CONNECT_TIMEOUT_S = 15.0
+TERMINATE_TIMEOUT_S = 10.0
+POLL_S = 0.1
+
+_CONNINFO = f"host=/run/postgresql dbname=labelmint user={ROLE} application_name={APPLICATION_NAME}"
+
+_CREATE_ROLE = f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
+    CREATE ROLE {ROLE} LOGIN NOSUPERUSER;
+  END IF;
+END $$;
+"""
+
+# Every psql reads the FIFO, which the shell holds open for writing and never writes to:
+# the sessions idle until the shell dies and the psqls read end-of-file.
+_HOLD_SCRIPT = f"""
+set -u
+mkdir -p {HOLD_DIR}
+fifo={HOLD_DIR}/hold.$$
+mkfifo "$fifo"
+i=0
+while [ "$i" -lt "$1" ]; do
+  psql "{_CONNINFO}" -qX < "$fifo" > /dev/null 2>&1 &
+  i=$((i + 1))
+done
+exec 3> "$fifo"
+wait
+"""
+
+# The bracket keeps this script's own command line from matching its pattern. There is no
+# pid file on purpose: after a container restart a stale pid could name a postgres process.
+_KILL_SCRIPT = f"""
+for cmdline in /proc/[0-9]*/cmdline; do
+  if grep -q 'application_name=gameday-exhau[s]t' "$cmdline" 2>/dev/null; then
+    pid=${{cmdline#/proc/}}
+    kill "${{pid%/cmdline}}" 2>/dev/null
+  fi
+done
+rm -rf {HOLD_DIR}
+exit 0
+"""
+
+
+def count_sessions(replica: Replica) -> int:
+    """How many sessions the fault holds right now."""
+    sql = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'"
+    return int(psql(replica, sql, "count the held sessions"))
+
+
+@dataclass(frozen=True)
+class ConnectionExhaustion:
+    """``connections`` idle sessions held open in PostgreSQL."""
+
+    spec: ConnectionExhaustionFault
+    spec_type: ClassVar[type[ConnectionExhaustionFault]] = ConnectionExhaustionFault
+
+    def describe(self) -> str:
+        return f"hold {self.spec.connections} idle postgres sessions"
+
+    def inject(self, replica: Replica) -> None:
+        wanted = self.spec.connections
+        psql(replica, _CREATE_ROLE, "create the role that holds the sessions")
+        exec_checked(
+            replica.container("postgres"),
+            ["sh", "-c", _HOLD_SCRIPT, APPLICATION_NAME, str(wanted)],
+            "start the session holder",
+            detach=True,
+        )
+        # Done when all are open, or when the count stops growing: the server is full.
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        held, last, stable_since = 0, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            held = count_sessions(replica)
+            if held >= wanted:
+                return
+            if held != last:
+                last, stable_since = held, time.monotonic()
+            elif held > 0 and time.monotonic() - stable_since > 1.0:
+                return
+            time.sleep(POLL_S)
+        if held == 0:
+            raise FaultError(f"{self.describe()}: no session opened in {CONNECT_TIMEOUT_S:.0f} s")
+
+    def revert(self, replica: Replica) -> None:
+        container = replica.container("postgres")
+        if state_of(container) not in ("running", "paused"):
+            return  # the holder and its sessions died with the server
+        exec_checked(container, ["sh", "-c", _KILL_SCRIPT], "stop the session holder")
+        terminate = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE application_name = '{APPLICATION_NAME}'"
+        )
+        deadline = time.monotonic() + TERMINATE_TIMEOUT_S
+        while True:
+            psql(replica, terminate, "terminate the held sessions")
+            left = count_sessions(replica)
+            if left == 0:
+                return
+            if time.monotonic() > deadline:
+                raise FaultError(f"{left} held postgres sessions are still open")
+            time.sleep(POLL_S)
