@@ -1,0 +1,282 @@
+"""Properties of the scenario loader: whatever the input, the answer is a Scenario or a
+ScenarioError (never another exception), and a valid scenario survives a YAML round trip."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gameday.errors import ScenarioError
+from gameday.scenario import (
+    PLAYBOOK_ALERTS,
+    SERVICES,
+    TOXIC_ATTRIBUTES,
+    Scenario,
+    parse_scenario,
+    proxy_links,
+    service_networks,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = sorted((ROOT / "scenarios").glob("*.yml")) + sorted(
+    (ROOT / "tests" / "scenarios").glob("*.yml")
+)
+VALID_DOCUMENTS = [yaml.safe_load(path.read_text()) for path in BUNDLED]
+FILE = Path("fuzz.yml")
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def outcome(text: str) -> Scenario | ScenarioError:
+    """Load ``text``; a ScenarioError is an answer, any other exception fails the test."""
+    try:
+        return parse_scenario(text, FILE)
+    except ScenarioError as exc:
+        assert str(exc).startswith(f"{FILE}"), str(exc)
+        return exc
+
+
+# -- arbitrary documents ----------------------------------------------------------------------
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["stop_service", "postgres", "DatabaseDown", "latency", "auto", "15"])
+)
+keys = st.text(max_size=12) | st.sampled_from(
+    ["name", "title", "faults", "type", "service", "detection", "expect", "targets", "links"]
+)
+yamlish = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=25,
+)
+
+
+@FAST
+@given(yamlish)
+def test_any_document_is_a_scenario_or_a_scenario_error(document: Any) -> None:
+    outcome(yaml.safe_dump(document))
+
+
+@FAST
+@given(st.dictionaries(keys, yamlish, max_size=8))
+def test_any_mapping_is_a_scenario_or_a_scenario_error(document: dict[str, Any]) -> None:
+    assert isinstance(outcome(yaml.safe_dump(document)), ScenarioError | Scenario)
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_any_text_is_a_scenario_or_a_scenario_error(text: str) -> None:
+    outcome(text)
+
+
+@FAST
+@given(st.sampled_from(BUNDLED), st.data())
+def test_a_damaged_file_is_a_scenario_or_a_scenario_error(path: Path, data: st.DataObject) -> None:
+    text = path.read_text()
+    at = data.draw(st.integers(0, len(text)))
+    cut = data.draw(st.integers(0, 5))
+    insert = data.draw(
+        st.text(max_size=5) | st.sampled_from(["\t", ":", "- ", "&a", "*a", "!!int ", "{", "\n  "])
+    )
+    outcome(text[:at] + insert + text[at + cut :])
+
+
+# -- mutations of valid scenarios ---------------------------------------------------------------
+
+
+def paths_in(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a value inside ``value`` (mapping keys and list indexes)."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += paths_in(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += paths_in(child, (*prefix, index))
+    return found
+
+
+def parent_of(document: Any, path: tuple[Any, ...]) -> Any:
+    for part in path[:-1]:
+        document = document[part]
+    return document
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
+    document = copy.deepcopy(draw(st.sampled_from(VALID_DOCUMENTS)))
+    path = draw(st.sampled_from(paths_in(document)))
+    parent = parent_of(document, path)
+    kind = draw(st.sampled_from(["drop", "retype", "unknown key"]))
+    key = draw(st.sampled_from(["colour", "servce", "retries", "extra_s"]))
+    if kind == "drop":
+        del parent[path[-1]]
+    elif kind == "retype":
+        parent[path[-1]] = draw(yamlish)
+    else:
+        mappings = [p for p in [(), *paths_in(document)] if isinstance(_at(document, p), dict)]
+        target = _at(document, draw(st.sampled_from(mappings)))
+        target[key] = draw(scalars)
+    return kind, key, document
+
+
+def _at(document: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+@FAST
+@given(mutated())
+def test_a_mutated_scenario_is_a_scenario_or_a_scenario_error(
+    mutation: tuple[str, str, dict[str, Any]],
+) -> None:
+    kind, key, document = mutation
+    result = outcome(yaml.safe_dump(document, sort_keys=False))
+    if kind == "unknown key":  # every mapping of a scenario has a fixed set of keys
+        assert isinstance(result, ScenarioError)
+        assert f".{key}'" in str(result) or f"'{key}'" in str(result)
+
+
+# -- round trip ---------------------------------------------------------------------------------
+
+words = st.text(min_size=1, max_size=30)
+seconds = st.floats(min_value=0.001, max_value=86_400, allow_nan=False)
+fractions = st.floats(min_value=0, max_value=1, allow_nan=False)
+links = st.lists(st.sampled_from(sorted(proxy_links())), min_size=1, max_size=4, unique=True)
+backends = st.sampled_from(["backend-1", "backend-2"])
+
+
+@st.composite
+def partitions(draw: st.DrawFn) -> dict[str, Any]:
+    network = draw(st.sampled_from(["app", "data"]))
+    members = sorted(s for s, nets in service_networks().items() if network in nets)
+    services = draw(st.lists(st.sampled_from(members), min_size=1, max_size=3, unique=True))
+    return {"type": "partition", "services": services, "network": network}
+
+
+@st.composite
+def toxics(draw: st.DrawFn) -> dict[str, Any]:
+    toxic = draw(st.sampled_from(sorted(TOXIC_ATTRIBUTES)))
+    attributes = draw(
+        st.dictionaries(st.sampled_from(TOXIC_ATTRIBUTES[toxic]), st.integers(0, 10_000))
+    )
+    return {
+        "type": "link_toxic",
+        "links": draw(links),
+        "toxic": toxic,
+        "stream": draw(st.sampled_from(["upstream", "downstream"])),
+        "toxicity": draw(fractions),
+        "attributes": attributes,
+    }
+
+
+faults = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(
+                ["stop_service", "kill_service", "pause_service", "restart_service"]
+            ),
+            "service": st.sampled_from(SERVICES),
+        }
+    ),
+    partitions(),
+    toxics(),
+    st.fixed_dictionaries({"type": st.just("link_down"), "links": links}),
+    st.just({"type": "cache_flush"}),
+    st.fixed_dictionaries(
+        {"type": st.just("connection_exhaustion"), "connections": st.integers(1, 10_000)}
+    ),
+)
+steps = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "action": st.sampled_from(["start_service", "restart_service", "unpause_service"]),
+            "service": st.sampled_from(SERVICES),
+        }
+    ),
+    st.fixed_dictionaries({"action": st.just("rollback_backend"), "service": backends}),
+    st.fixed_dictionaries(
+        {
+            "action": st.sampled_from(
+                ["flush_cache", "heal_partition", "clear_link_faults", "terminate_idle_connections"]
+            )
+        }
+    ),
+    st.fixed_dictionaries({"action": st.just("wait"), "seconds": seconds}),
+)
+alert_lists = st.lists(st.sampled_from(PLAYBOOK_ALERTS), unique=True)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    alerts = draw(alert_lists.filter(bool))
+    expect = draw(st.lists(st.sampled_from(alerts), min_size=1, unique=True))
+    document = {
+        "name": draw(st.from_regex(r"[a-z0-9][a-z0-9-]{0,62}", fullmatch=True)),
+        "title": draw(words),
+        "description": draw(st.text(max_size=200)),
+        "playbook": {
+            "section": draw(words),
+            "alerts": alerts,
+            "drill": draw(st.none() | words),
+        },
+        "faults": draw(st.lists(faults, min_size=1, max_size=3)),
+        "load": {
+            "rate_per_s": draw(st.floats(min_value=0.01, max_value=500)),
+            "read_ratio": draw(fractions),
+            "timeout_s": draw(seconds),
+        },
+        "detection": {
+            "expect": expect,
+            "within_s": draw(seconds),
+            "allow": draw(alert_lists),
+        },
+        "recovery": {
+            "responder": draw(st.sampled_from(["auto", "human", "none"])),
+            "start_after_s": draw(st.none() | seconds),
+            "steps": draw(st.lists(steps, min_size=1, max_size=4)),
+        },
+        "steady_state": {
+            "healthy": draw(
+                st.lists(st.sampled_from(["gateway", "backend-1", "backend-2"]), unique=True)
+            ),
+            "alerts_resolved": draw(st.booleans()),
+            "max_error_rate": draw(fractions),
+            "window_s": draw(seconds),
+        },
+        "targets": {
+            "mttd_s": draw(seconds),
+            "mttr_s": draw(seconds),
+            "p95_ms": draw(st.floats(min_value=0.001, max_value=1e9)),
+            "error_rate": draw(fractions),
+            "availability": draw(st.none() | fractions),
+            "lost_tasks": draw(st.integers(0, 10**6)),
+        },
+    }
+    return Scenario.model_validate(document)
+
+
+@FAST
+@given(scenarios())
+def test_a_valid_scenario_survives_a_yaml_round_trip(scenario: Scenario) -> None:
+    text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    assert parse_scenario(text, FILE) == scenario.model_copy(update={"source": FILE})
+
+
+@FAST
+@given(st.sampled_from(BUNDLED))
+def test_a_bundled_scenario_survives_a_yaml_round_trip(path: Path) -> None:
+    scenario = parse_scenario(path.read_text(), FILE)
+    text = yaml.safe_dump(scenario.model_dump(mode="json"))
+    assert parse_scenario(text, FILE) == scenario
