@@ -1,0 +1,23 @@
+"""The drill report: a run's page and post-mortems, the history across runs, and coverage.
+
+    journal.json -> model (typed records) -> render: index.html + postmortem-<scenario>.md
+                                           -> history: history.sqlite -> reports/index.html
+    scenarios/*.yml + history ---------------> coverage: rows in both pages
+
+Everything here reads the journal that ``gameday.journal`` writes and nothing else of a
+run; it never talks to the replica.
+"""
+
+from gameday.report.coverage import CoverageRow, playbook_coverage
+from gameday.report.history import record_run, render_history
+from gameday.report.model import ReportError
+from gameday.report.render import render_run
+
+__all__ = [
+    "CoverageRow",
+    "ReportError",
+    "playbook_coverage",
+    "record_run",
+    "render_history",
+    "render_run",
+]

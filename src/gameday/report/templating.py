@@ -1,0 +1,127 @@
+"""The report's Jinja environments, its number and time formats, and safe file writing.
+
+HTML templates always autoescape: whatever a run recorded (log lines, notes, labels) is
+shown as text. Markdown templates do not autoescape, so every value from a run goes
+through the ``md`` or ``code`` filter, which keep it from becoming markup or formatting.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+__all__ = [
+    "environment",
+    "format_ms",
+    "format_percent",
+    "format_seconds",
+    "markdown_environment",
+    "md_code",
+    "md_text",
+    "write_atomically",
+]
+
+TEMPLATES = Path(__file__).parent / "templates"
+MISSING = "—"
+
+
+def format_seconds(value: float | None) -> str:
+    """4.2 s, 74 s, 3 min 20 s; a dash for a time that was never measured."""
+    if value is None:
+        return MISSING
+    if value < 10:
+        return f"{value:.1f} s"
+    if value < 120:
+        return f"{value:.0f} s"
+    minutes, seconds = divmod(round(value), 60)
+    if minutes < 120:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_ms(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.0f} ms"
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    return MISSING if value is None else f"{value * 100:.{digits}f}%"
+
+
+def format_count(value: int | None) -> str:
+    return MISSING if value is None else f"{value:,}"
+
+
+def format_clock(value: datetime | None) -> str:
+    return MISSING if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def format_when(value: datetime | None) -> str:
+    return MISSING if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def md_text(value: object) -> str:
+    """A run's text as Markdown prose: on one line, and HTML in it shown as text."""
+    text = " ".join(str(value).split())
+    return html.escape(text, quote=False)
+
+
+def md_code(value: object) -> str:
+    """A run's text as an inline code span, with a fence longer than any backtick run."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_FILTERS = {
+    "seconds": format_seconds,
+    "ms": format_ms,
+    "percent": format_percent,
+    "count": format_count,
+    "clock": format_clock,
+    "when": format_when,
+}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The HTML environment: autoescape on for every template, undefined names are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(_FILTERS)
+    return env
+
+
+@cache
+def markdown_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_FILTERS, md=md_text, code=md_code)
+    return env
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
