@@ -1,0 +1,83 @@
+"""Steady-state probes for Chaos Toolkit experiments on a gameday replica.
+
+Every probe returns ``True`` when the replica is as it should be and RAISES
+``ActivityFailed`` when it is not, so that a steady-state hypothesis never mistakes a
+failure for a value (``chaos`` reports an experiment whose probe merely returned
+``False`` before the method as completed). Use them with ``"tolerance": true``.
+
+The checks are gameday's own (``steady_state``, ``detection``); while a drill runs they use
+its alert watch and load, and the first steady state after the fault is the drill's MTTR.
+"""
+
+from __future__ import annotations
+
+from chaoslib.exceptions import ActivityFailed
+
+from gameday import steady_state
+from gameday.chaostoolkit import _drill
+from gameday.errors import GamedayError
+
+__all__ = ["alert_fired_within", "gateway_healthy", "no_alert_active", "steady_state_holds"]
+
+
+def steady_state_holds(
+    scenario: str, timeout_s: float | None = None, configuration: _drill.Configuration = None
+) -> bool:
+    """Wait until the scenario's steady state holds: its health endpoints answer, no alert
+    is active and the drill's load fails no more than it allows.
+
+    Before the fault the wait is 60 s; after it, what is left of the scenario's MTTR
+    budget (``timeout_s`` overrides both). Raises ``ActivityFailed`` with the problems."""
+    try:
+        problems = _drill.current(scenario, configuration).wait_steady(timeout_s)
+    except GamedayError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    if problems:
+        raise ActivityFailed("steady state does not hold: " + "; ".join(problems))
+    return True
+
+
+def gateway_healthy(timeout_s: float = 10.0, configuration: _drill.Configuration = None) -> bool:
+    """Wait up to ``timeout_s`` for the gateway's health endpoint to answer 200.
+    Raises ``ActivityFailed`` when it does not."""
+    try:
+        replica = _drill.replica_of(configuration)
+        with _drill.watching(replica) as watch:
+            at, problems = steady_state.wait_for(
+                replica, _drill.health_only(["gateway"]), watch, None, timeout_s
+            )
+    except GamedayError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    if at is None:
+        raise ActivityFailed("gateway unhealthy: " + "; ".join(problems))
+    return True
+
+
+def no_alert_active(configuration: _drill.Configuration = None) -> bool:
+    """Raise ``ActivityFailed`` naming the alerts active in Alertmanager, if any."""
+    try:
+        with _drill.watching(_drill.replica_of(configuration)) as watch:
+            active = watch.active()
+    except GamedayError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    if active:
+        raise ActivityFailed(f"alerts active: {', '.join(sorted(active))}")
+    return True
+
+
+def alert_fired_within(
+    alert: str, within_s: float, configuration: _drill.Configuration = None
+) -> float:
+    """Wait until ``alert`` has fired, at most ``within_s`` seconds after the faults were
+    injected; return the seconds it took. Raises ``ActivityFailed`` when it did not fire
+    in time, or when no fault was injected."""
+    try:
+        drill = _drill.current(None, configuration)
+    except GamedayError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    if drill.injected_at is None:
+        raise ActivityFailed(f"{alert} is awaited after the faults are injected (inject_faults)")
+    remaining = within_s - drill.engine_drill().elapsed_s()
+    if not drill.watch.wait_firing({alert}, timeout_s=max(remaining, 0.0)):
+        raise ActivityFailed(f"{alert} did not fire within {within_s:g} s of the fault")
+    return round(drill.engine_drill().elapsed_s(), 2)
