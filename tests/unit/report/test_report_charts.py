@@ -1,0 +1,110 @@
+"""Charts and formats: round ticks, readable labels, escaped text, safe Markdown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gameday.report import charts
+from gameday.report.templating import format_seconds, md_code, md_text
+
+
+@pytest.mark.parametrize(
+    ("span", "step"), [(60, 10), (25, 5), (1, 0.2), (0.03, 0.005), (900, 200), (0, 1)]
+)
+def test_ticks_are_round(span: float, step: float) -> None:
+    assert charts.nice_step(span) == pytest.approx(step)
+
+
+def test_a_gap_in_a_series_breaks_the_line() -> None:
+    svg = charts.line_chart(
+        [charts.Series("p95", [(0, 1.0), (1, 2.0), (2, None), (3, 2.0), (4, 1.0)], "#000")],
+        [],
+        title="t",
+        x_range=(0, 4),
+        unit="ms",
+    )
+    assert svg.count("<polyline") == 2
+
+
+def test_step_series_hold_each_bucket_until_the_next() -> None:
+    svg = charts.line_chart(
+        [charts.Series("p95", [(0, 1.0), (1, 2.0)], "#000", step=True)],
+        [],
+        title="t",
+        x_range=(0, 2),
+        unit="ms",
+    )
+    (points,) = re.findall(r'points="([^"]+)"', svg)
+    assert len(points.split()) == 4
+
+
+def test_marker_labels_close_together_go_on_separate_rows() -> None:
+    markers = [
+        charts.Marker(0, "fault injected", "fault"),
+        charts.Marker(0.5, "DatabaseDown firing", "alert"),
+        charts.Marker(30, "steady state back", "steady"),
+    ]
+    rows = {m.label: row for m, row in charts._marker_rows(markers, charts._Scale(0, 60, 64, 744))}
+    assert rows == {"fault injected": 0, "DatabaseDown firing": 1, "steady state back": 0}
+
+
+def test_text_in_charts_is_escaped() -> None:
+    evil = "<script>alert(1)</script>"
+    svg = (
+        str(
+            charts.line_chart(
+                [charts.Series(evil, [(0, 1.0)], "#000")],
+                [charts.Marker(0, evil, "fault")],
+                title=evil,
+                x_range=(0, 1),
+                unit="ms",
+            )
+        )
+        + str(
+            charts.alert_lanes(
+                [charts.AlertLane(evil, 0, 1, None, False)], [], title=evil, x_range=(0, 2)
+            )
+        )
+        + str(charts.mttd_bars([charts.MttdBar(evil, None, 1.0)], budget_s=5))
+        + str(charts.sparkline([1.0, None], [False, True], title=evil))
+    )
+    assert "<script" not in svg
+    assert svg.count("&lt;script&gt;") >= 6
+
+
+def test_mttd_bars_split_floor_and_system() -> None:
+    svg = charts.mttd_bars([charts.MttdBar("DatabaseDown", 4.0, 3.0)], budget_s=15)
+    floor = re.search(r'width="([0-9.]+)" height="16" fill="[^"]+" class="mttd-floor"', svg)
+    system = re.search(r'width="([0-9.]+)" height="16" fill="[^"]+" class="mttd-system"', svg)
+    assert floor and system
+    assert float(floor.group(1)) == pytest.approx(3 * float(system.group(1)), rel=0.01)
+    assert "budget 15 s" in svg
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (4.25, "4.2 s"),
+        (74.4, "74 s"),
+        (200, "3 min 20 s"),
+        (180, "3 min"),
+        (9000, "2 h 30 min"),
+    ],
+)
+def test_durations_read_like_a_person_would_say_them(seconds: float | None, text: str) -> None:
+    assert format_seconds(seconds) == text
+
+
+def test_markdown_prose_keeps_html_as_text_on_one_line() -> None:
+    assert md_text("a <b>\nc & d") == "a &lt;b&gt; c &amp; d"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [("start_service redis", "`start_service redis`"), ("a`b", "``a`b``"), ("`x`", "`` `x` ``")],
+)
+def test_markdown_code_spans_survive_backticks(text: str, span: str) -> None:
+    assert md_code(text) == span

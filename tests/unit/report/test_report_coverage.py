@@ -1,0 +1,125 @@
+"""Playbook coverage: every alert and drill of the playbook, covered or flagged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from reportjournals import DATABASE_OUTAGE, T0, WriteRun, drill_json, journal_json
+
+from gameday.report import CoverageRow, playbook_coverage, record_run, render_run
+from gameday.report.coverage import PLAYBOOK_DRILLS
+from gameday.scenario import PLAYBOOK_ALERTS
+
+CACHE_SCENARIO = """\
+name: cache-failure
+title: Cache failure
+playbook:
+  section: Cache Outages
+  alerts: [RedisDown, LowRedisHitRate]
+  drill: cache failure  simulation
+faults:
+  - type: stop_service
+    service: redis
+detection:
+  expect: [RedisDown]
+recovery:
+  steps:
+    - action: start_service
+      service: redis
+"""
+
+
+@pytest.fixture
+def scenarios(tmp_path: Path) -> Path:
+    path = tmp_path / "scenarios"
+    path.mkdir()
+    (path / "database-outage.yml").write_text(DATABASE_OUTAGE.read_text())
+    (path / "cache-failure.yaml").write_text(CACHE_SCENARIO)
+    (path / "broken.yml").write_text("name: Not A Valid Name\n")
+    return path
+
+
+def by_name(rows: list[CoverageRow]) -> dict[str, CoverageRow]:
+    return {row.name: row for row in rows}
+
+
+def test_there_is_a_row_for_every_playbook_alert_and_drill(scenarios: Path) -> None:
+    rows = playbook_coverage(scenarios, None)
+    assert [r.name for r in rows] == [*PLAYBOOK_ALERTS, *PLAYBOOK_DRILLS]
+    assert [r.kind for r in rows] == ["alert"] * 7 + ["drill"] * 4
+
+
+def test_scenarios_cover_what_they_name_expect_or_drill(scenarios: Path) -> None:
+    rows = by_name(playbook_coverage(scenarios, None))
+    assert rows["DatabaseDown"].scenarios == ("database-outage",)
+    assert rows["RedisDown"].scenarios == ("cache-failure",)
+    assert rows["LowRedisHitRate"].scenarios == ("cache-failure",)  # named, not expected
+    assert rows["Database outage simulation"].scenarios == ("database-outage",)
+    # The drill's name is matched whatever its case and spacing.
+    assert rows["Cache failure simulation"].scenarios == ("cache-failure",)
+    assert rows["DatabaseDown"].status == "never run"
+
+
+def test_what_no_scenario_exercises_is_flagged_not_covered(scenarios: Path) -> None:
+    rows = by_name(playbook_coverage(scenarios, None))
+    for name in ("ServiceDown", "NetworkLatency", "Network partition testing"):
+        assert not rows[name].covered
+        assert rows[name].status == "not covered"
+
+
+def test_the_last_result_comes_from_the_history(scenarios: Path, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    later = T0 + timedelta(days=1)
+    record_run(journal_json("new", drill_json(start=later, mttd_s=4.25), start=later), db)
+    record_run(journal_json("old", drill_json(mttd_s=None)), db)  # recorded late, ran first
+    record_run(
+        journal_json("other", drill_json("cache-failure", alert="RedisDown", mttd_s=30.0)), db
+    )
+    rows = by_name(playbook_coverage(scenarios, db))
+    (database,) = rows["DatabaseDown"].results
+    assert (database.passed, database.run_id, database.detail) == (
+        True,
+        "new",
+        "fired after 4.2 s",
+    )
+    assert rows["DatabaseDown"].status == "passed"
+    (redis,) = rows["RedisDown"].results
+    assert redis.passed is False and redis.detail == "fired after 30.0 s, over budget"
+    assert rows["Cache failure simulation"].status == "failed"
+    # cache-failure names LowRedisHitRate without expecting it: the drill's grade decides.
+    assert (
+        rows["LowRedisHitRate"].results[0].detail
+        == "RedisDown fired after 30 s, over the 15 s budget"
+    )
+
+
+def test_a_missing_history_means_never_run(scenarios: Path, tmp_path: Path) -> None:
+    rows = playbook_coverage(scenarios, tmp_path / "none.sqlite")
+    assert {r.status for r in rows} == {"never run", "not covered"}
+
+
+def test_the_run_page_shows_coverage_with_this_runs_result(
+    reports: Path, write_run: WriteRun, scenarios: Path
+) -> None:
+    run_dir = write_run(journal_json("run-1", drill_json(mttd_s=None)))
+    render_run(run_dir, scenarios_dir=scenarios)
+    html = (run_dir / "index.html").read_text()
+    table = html.split('id="coverage"')[1]
+    assert 'data-coverage="ServiceDown" data-status="not covered"' in table
+    assert 'data-coverage="DatabaseDown" data-status="failed"' in table
+    assert 'data-coverage="RedisDown" data-status="never run"' in table
+    assert "never fired" in table
+
+
+def test_without_scenario_files_the_run_covers_what_it_ran(
+    reports: Path, write_run: WriteRun
+) -> None:
+    run_dir = write_run(journal_json("run-1"))
+    render_run(run_dir)  # reports/ has no scenarios/ beside it
+    table = (run_dir / "index.html").read_text().split('id="coverage"')[1]
+    assert 'data-coverage="DatabaseDown" data-status="passed"' in table
+    assert 'data-coverage="Database outage simulation" data-status="passed"' in table
+    assert 'data-coverage="RedisDown" data-status="not covered"' in table
+    assert "7 of 11" not in table and "2 of 11 covered" in table
