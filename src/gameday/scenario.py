@@ -291,6 +291,7 @@ class Scenario(_Strict):
 # a deeply nested generated document) from costing more than a clear error.
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 16
+_TOO_BIG = f"the file is over {MAX_FILE_BYTES // 1024} KiB; a scenario is a page of YAML"
 
 _STACK = Path(__file__).parent / "stack"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -339,9 +340,6 @@ def _load(path: Path) -> tuple[Scenario, yaml.Node]:
     return _parse(text, path)
 
 
-_TOO_BIG = f"the file is over {MAX_FILE_BYTES // 1024} KiB; a scenario is a page of YAML"
-
-
 def _parse(text: str, path: Path) -> tuple[Scenario, yaml.Node]:
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError(f"{path}:1: {_TOO_BIG}")
@@ -349,7 +347,7 @@ def _parse(text: str, path: Path) -> tuple[Scenario, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         kind = "empty" if node is None else f"a {type(node).__name__[:-4].lower()}"
         raise ScenarioError(f"{path}:1: expected a mapping of fields, this file is {kind}")
-    document = _build(node, (), path)
+    document = _build(node, (), path, yaml.SafeLoader(""))
     if "source" in document:  # the loader's own field, not the file's
         raise ScenarioError(_message(path, node, ("source",), _UNKNOWN_FIELD))
     try:
@@ -473,15 +471,13 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"not valid YAML: {problem}"
 
 
-_SCALARS = yaml.SafeLoader("")
-
-
-def _build(node: yaml.Node, where: Location, path: Path) -> Any:
+def _build(node: yaml.Node, where: Location, path: Path, scalars: yaml.SafeLoader) -> Any:
     """The Python value of a node (as ``yaml.safe_load`` would build it), refusing keys
-    that are not field names and keys given twice, which PyYAML would silently collapse."""
+    that are not field names and keys given twice, which PyYAML would silently collapse.
+    ``scalars`` builds the leaves; it caches what it built, so it lives for one document."""
     line = node.start_mark.line + 1
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*where, i), path) for i, item in enumerate(node.value)]
+        return [_build(item, (*where, i), path, scalars) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
         first_line: dict[str, int] = {}
@@ -499,10 +495,10 @@ def _build(node: yaml.Node, where: Location, path: Path) -> Any:
                     f"also on line {first_line[key.value]}; keep one"
                 )
             first_line[key.value] = line
-            mapping[key.value] = _build(value, (*where, key.value), path)
+            mapping[key.value] = _build(value, (*where, key.value), path, scalars)
         return mapping
     try:
-        return _SCALARS.construct_object(node)
+        return scalars.construct_object(node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
         # A value YAML recognises but cannot build: a date like 2024-13-01, an integer
         # of 5000 digits.
