@@ -126,10 +126,13 @@ def _text(
     size: float = 11,
     colour: str = MUTED,
     weight: str = "normal",
+    halo: bool = False,
 ) -> str:
+    # A halo (a white outline under the letters) keeps a label readable over lines and bars.
+    outline = ' stroke="#fff" stroke-width="3" paint-order="stroke"' if halo else ""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{colour}" '
-        f'text-anchor="{anchor}" font-weight="{weight}" {FONT}>{escape(content)}</text>'
+        f'text-anchor="{anchor}" font-weight="{weight}"{outline} {FONT}>{escape(content)}</text>'
     )
 
 
@@ -175,7 +178,7 @@ def _draw_markers(
             f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 3" '
             f'class="marker marker-{escape(marker.kind)}"/>'
         )
-        parts.append(_text(x + 3, label_y, marker.label, colour=colour, size=10))
+        parts.append(_text(x + 3, label_y, marker.label, colour=colour, size=10, halo=True))
 
 
 def _time_axis(parts: list[str], sx: _Scale, top: float, bottom: float, caption: str) -> None:
@@ -318,6 +321,7 @@ def alert_lanes(
     sx = _Scale(x_range[0], x_range[1], left, right)
     parts: list[str] = [_text(left, 12, title, colour=INK, size=12, weight="600")]
     _time_axis(parts, sx, top, bottom, "seconds from the fault (T0)")
+    _draw_markers(parts, markers, sx, top, bottom)  # under the lanes and their labels
     if not lanes:
         parts.append(
             _text(
@@ -326,13 +330,16 @@ def alert_lanes(
                 "no alert was seen during the drill",
                 anchor="middle",
                 size=12,
+                halo=True,
             )
         )
     for i, lane in enumerate(lanes):
         y = top + 16 + i * lane_h
         label = lane.label if lane.expected else f"{lane.label} (unexpected)"
         parts.append(
-            _text(left + 2, y - 3, label, size=10.5, colour=INK if lane.expected else MUTED)
+            _text(
+                left + 2, y - 3, label, size=10.5, colour=INK if lane.expected else MUTED, halo=True
+            )
         )
         end_s = lane.resolved_s if lane.resolved_s is not None else x_range[1]
         colour = "#d35400" if lane.expected else "#7b8794"
@@ -341,7 +348,6 @@ def alert_lanes(
             parts.append(_bar(sx, lane.pending_s, stop, y, colour, 0.3, "pending"))
         if lane.firing_s is not None:
             parts.append(_bar(sx, lane.firing_s, end_s, y, colour, 0.9, "firing"))
-    _draw_markers(parts, markers, sx, top, bottom)
     legend = [("pending", 0.3), ("firing", 0.9)]
     x = left
     for name, opacity in legend:
