@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
+import docker.errors
 
 from gameday import __version__, ownership
 from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
@@ -298,6 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     except GamedayError as exc:
         click.echo(f"gameday: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except docker.errors.DockerException as exc:
+        # The last line of defence: modules wrap the errors they expect; this one was not.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"gameday: error: Docker failed: {first}", err=True)
+        sys.exit(3)
     except KeyboardInterrupt:
         click.echo("gameday: interrupted; everything started was removed", err=True)
         sys.exit(130)

@@ -27,6 +27,7 @@ class Measurements:
     lost_tasks: int
     noise: tuple[str, ...] = ()  # alerts that fired, neither expected nor allowed
     steady_problems: tuple[str, ...] = ()  # why the steady state did not come back
+    not_run: str = ""  # why the fault was never injected (then nothing else is graded)
 
     @property
     def mttd_s(self) -> float | None:
@@ -184,4 +185,16 @@ CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
 
 def grade(scenario: Scenario, measurements: Measurements) -> Grade:
     """Grade one drill against its scenario's targets."""
+    if measurements.not_run:
+        return Grade(
+            (
+                Check(
+                    "drill ran",
+                    False,
+                    "not run",
+                    "fault injected",
+                    f"the drill did not run: {measurements.not_run}",
+                ),
+            )
+        )
     return Grade(tuple(check for rule in CHECKS for check in rule(scenario, measurements)))

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker.errors
-from docker.models.containers import Container
 
 from gameday.docker_engine import client
 
@@ -104,8 +103,10 @@ def find_runs() -> dict[str, RunResources]:
         leases.setdefault(run, labels.get(LABEL_LEASE, MANUAL))
         found.setdefault(run, {"containers": [], "networks": [], "volumes": []})[kind].append(name)
 
-    for c in docker_client.containers.list(all=True, filters=selector):
-        note("containers", c.name, c.labels)
+    # The low-level listing: the high-level one inspects each container and fails when
+    # one is removed in between (which happens whenever another run tears down).
+    for c in docker_client.api.containers(all=True, filters=selector):
+        note("containers", c["Names"][0].lstrip("/"), c.get("Labels") or {})
     for n in docker_client.networks.list(filters=selector):
         note("networks", n.name, n.attrs.get("Labels") or {})
     for v in docker_client.volumes.list(filters=selector):
@@ -127,13 +128,14 @@ def remove_run(run_id: str) -> RunResources:
     docker_client = client()
     selector = {"label": [f"{LABEL_MANAGED}=true", f"{LABEL_RUN}={run_id}"]}
 
-    def remove_container(container: Container) -> None:
+    def remove_container(container_id: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
+            docker_client.api.remove_container(container_id, force=True, v=True)
 
-    containers = docker_client.containers.list(all=True, filters=selector)
+    summaries = docker_client.api.containers(all=True, filters=selector)
+    names = tuple(c["Names"][0].lstrip("/") for c in summaries)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(remove_container, containers))
+        list(pool.map(remove_container, [c["Id"] for c in summaries]))
     networks = docker_client.networks.list(filters=selector)
     for network in networks:
         _ignore_missing(network.remove)
@@ -143,7 +145,7 @@ def remove_run(run_id: str) -> RunResources:
     return RunResources(
         run_id=run_id,
         lease="",
-        containers=tuple(c.name for c in containers),
+        containers=names,
         networks=tuple(n.name for n in networks),
         volumes=tuple(v.name for v in volumes),
     )

@@ -9,7 +9,7 @@ fills in the run's real container names and published ports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["SECTIONS", "Command", "Section", "section_for"]
@@ -152,7 +152,7 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
-def section_for(title: str, alerts: tuple[str, ...] | list[str] = ()) -> Section:
+def section_for(title: str, alerts: Sequence[str] = ()) -> Section:
     """The section a scenario names, or the first one that lists one of its alerts."""
     for section in SECTIONS:
         if section.title.lower() == title.lower():

@@ -201,7 +201,7 @@ class Replica:
         message = f"{len(states) - len(waiting)}/{len(states)} services healthy"
         if waiting:
             message += f" (waiting for {', '.join(waiting)})"
-        if message != self._last_progress:
+        if containers and message != self._last_progress:
             self.progress(f"replica {self.project.name}: {message}")
             self._last_progress = message
         if time.monotonic() - started > self.ready_timeout_s:
