@@ -23,6 +23,7 @@ from gameday.errors import GamedayError
 
 if TYPE_CHECKING:
     from gameday.journal import Journal
+    from gameday.run import Responder
     from gameday.scenario import Scenario
 
 __all__ = ["main"]
@@ -185,12 +186,28 @@ def _load_scenarios(paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
     show_default=True,
     help="Where reports/<run-id>/ is written.",
 )
+@click.option(
+    "--responder",
+    type=click.Choice(["auto", "human", "none"]),
+    default=None,
+    help="Who responds: the scenario's own (default), the automatic responder, people at "
+    "this terminal (game day), or nobody.",
+)
+@click.option(
+    "--time-box",
+    "time_box_s",
+    default=1800.0,
+    show_default=True,
+    help="Seconds people have to respond in human mode.",
+)
 def run(
     paths: tuple[Path, ...],
     run_all: bool,
     compose_file: Path,
     replica_run_id: str | None,
     reports: Path,
+    responder: str | None,
+    time_box_s: float,
 ) -> None:
     """Run drills: inject, detect, recover, grade, and write the journal.
 
@@ -201,13 +218,30 @@ def run(
 
     scenarios = _load_scenarios(paths, run_all)
     journal = run_gameday(
-        scenarios, progress=progress, compose_file=compose_file, replica_run_id=replica_run_id
+        scenarios,
+        progress=progress,
+        compose_file=compose_file,
+        replica_run_id=replica_run_id,
+        responder=_responder(responder, time_box_s),
     )
     path = write_journal(journal, reports)
     click.echo(_summary_table(journal))
     click.echo(f"\njournal: {path}")
     if not journal.passed:
         sys.exit(1)
+
+
+def _responder(name: str | None, time_box_s: float) -> Responder | None:
+    from gameday.responders import HumanResponder
+    from gameday.run import AutoResponder, NoResponder
+
+    if name == "human":
+        return HumanResponder(sys.stdin, sys.stdout, time_box_s=time_box_s)
+    if name == "auto":
+        return AutoResponder()
+    if name == "none":
+        return NoResponder()
+    return None
 
 
 def _summary_table(journal: Journal) -> str:

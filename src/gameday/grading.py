@@ -28,6 +28,8 @@ class Measurements:
     noise: tuple[str, ...] = ()  # alerts that fired, neither expected nor allowed
     steady_problems: tuple[str, ...] = ()  # why the steady state did not come back
     not_run: str = ""  # why the fault was never injected (then nothing else is graded)
+    mtta_s: float | None = None  # injection -> acknowledged (human responders)
+    acknowledgement_expected: bool = False  # people responded, so MTTA is graded
 
     @property
     def mttd_s(self) -> float | None:
@@ -109,6 +111,25 @@ def _recovery(scenario: Scenario, m: Measurements) -> list[Check]:
     return [Check("MTTR", ok, _seconds(m.mttr_s), f"≤ {_seconds(budget)}", reason)]
 
 
+def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
+    if not m.acknowledgement_expected:
+        return []
+    budget = scenario.targets.mtta_s
+    if m.mtta_s is None:
+        return [
+            Check(
+                "MTTA",
+                False,
+                "never",
+                f"≤ {_seconds(budget)}",
+                "the incident was never acknowledged",
+            )
+        ]
+    ok = m.mtta_s <= budget
+    reason = "" if ok else f"MTTA {_seconds(m.mtta_s)} over the {_seconds(budget)} budget"
+    return [Check("MTTA", ok, _seconds(m.mtta_s), f"≤ {_seconds(budget)}", reason)]
+
+
 def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
     target = scenario.targets.p95_ms
     if m.p95_ms is None:
@@ -174,6 +195,7 @@ def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
 
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _detection,
+    _acknowledgement,
     _recovery,
     _latency,
     _errors,

@@ -151,6 +151,11 @@ class DrillSession:
         self._detection: DetectionReport | None = None
         self._lost: list[int] = []
         self._closed = False
+        self.responder_name = ""
+
+    def _first(self, kind: EventKind) -> datetime | None:
+        event = self.timeline.first(kind)
+        return event.at if event else None
 
     def start(self) -> None:
         """Revert what a dead drill left, then start the alert watch and the load."""
@@ -198,7 +203,9 @@ class DrillSession:
             self.progress,
             self.steps,
         )
-        _responder_for(self.scenario, responder).respond(drill)
+        chosen = _responder_for(self.scenario, responder)
+        self.responder_name = chosen.name
+        chosen.respond(drill)
 
     def wait_steady(self) -> datetime | None:
         """Wait for the steady state to come back, within the MTTR budget and some grace
@@ -269,6 +276,8 @@ class DrillSession:
             load,
             self._lost,
             self.not_run,
+            self._first(EventKind.ACKNOWLEDGED),
+            self.responder_name == "human",
         )
         return DrillResult(
             scenario=self.scenario,
@@ -318,6 +327,8 @@ def _measure(
     load: LoadReport,
     lost: Sequence[int],
     not_run: str,
+    acknowledged_at: datetime | None,
+    human: bool,
 ) -> Measurements:
     alert_mttd: dict[str, float | None] = {}
     for alert in scenario.detection.expect:
@@ -335,7 +346,13 @@ def _measure(
         noise=tuple(detection.noise(scenario.detection.expect, scenario.detection.allow)),
         steady_problems=tuple(problems),
         not_run=not_run,
+        mtta_s=_seconds_between(injected_at, acknowledged_at),
+        acknowledgement_expected=human and injected_at is not None,
     )
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
 
 
 def _jsonable(record: object) -> dict[str, object]:

@@ -254,6 +254,8 @@ class Targets(_Strict):
 
     mttd_s: Seconds = 300
     mttr_s: Seconds = 3600
+    # Human responders only: the playbook's level-1 on-call answers within 10 minutes.
+    mtta_s: Seconds = 600
     p95_ms: Annotated[float, Field(gt=0)] = 200
     error_rate: Fraction = 0.01
     availability: Fraction | None = None
