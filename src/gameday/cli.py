@@ -19,7 +19,7 @@ import docker.errors
 
 from gameday import __version__, ownership
 from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
-from gameday.errors import GamedayError
+from gameday.errors import GamedayError, InputError
 
 if TYPE_CHECKING:
     from gameday.journal import Journal
@@ -225,8 +225,9 @@ def run(
         responder=_responder(responder, time_box_s),
     )
     path = write_journal(journal, reports)
+    report = _publish(path.parent, reports)
     click.echo(_summary_table(journal))
-    click.echo(f"\njournal: {path}")
+    click.echo(f"\njournal: {path}\nreport:  {report}")
     if not journal.passed:
         sys.exit(1)
 
@@ -271,6 +272,42 @@ def _summary_table(journal: Journal) -> str:
         for reason in r.grade.reasons:
             lines.append(f"{r.scenario.name}: {reason}")
     return "\n".join(lines)
+
+
+def _publish(run_dir: Path, reports: Path) -> Path:
+    """Record a run in the history and write its report and the history page."""
+    import json
+
+    from gameday.report import record_run, render_history, render_run
+
+    history = reports / "history.sqlite"
+    scenarios_dir = DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else None
+    try:
+        journal = json.loads((run_dir / "journal.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run_dir / 'journal.json'}: not a readable journal ({exc})") from exc
+    record_run(journal, history)
+    written = render_run(run_dir, scenarios_dir=scenarios_dir, history_db=history)
+    render_history(reports, db=history, scenarios_dir=scenarios_dir)
+    return written[0]
+
+
+@cli.command()
+@click.argument("run", default="latest")
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_REPORTS,
+    show_default=True,
+    help="The reports directory that holds the run.",
+)
+def report(run: str, reports: Path) -> None:
+    """Regenerate a run's report (index.html, post-mortems) and the history page from its
+    journal. RUN is a run id, `latest`, or a run's directory."""
+    run_dir = Path(run) if Path(run).is_dir() else reports / run
+    if not (run_dir / "journal.json").is_file():
+        raise InputError(f"{run_dir}: no journal.json there (is {run!r} a run id in {reports}?)")
+    click.echo(f"report: {_publish(run_dir.resolve(), reports)}")
 
 
 @cli.command()
