@@ -1,0 +1,93 @@
+"""Every bundled scenario, run for real on the replica and checked through its journal;
+and the two scenarios that must fail, failing for the right reason with nothing left
+injected. This is the CI regression use of gameday, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gameday.faults.ledger import Ledger
+from gameday.journal import Journal, write_journal
+from gameday.replica import Replica
+from gameday.run import run_drill
+from gameday.scenario import load_all, load_scenario
+from gameday.timeline import utcnow
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).parents[2]
+SCENARIOS = load_all([ROOT / "scenarios"])
+MUST_FAIL = ROOT / "tests" / "scenarios"
+
+
+def assert_nothing_injected(replica: Replica) -> None:
+    """The replica is as a drill found it: every container running and on its networks,
+    no proxy toxics or disabled links, no fault in the ledger."""
+    for service, container in replica.containers().items():
+        container.reload()
+        assert container.status == "running", f"{service} is {container.status}"
+    for name in ("backend-1", "backend-2"):
+        networks = replica.container(name).attrs["NetworkSettings"]["Networks"]
+        assert {n.rsplit("_", 1)[-1] for n in networks} == {"app", "data"}
+    proxies = httpx.get(f"{replica.endpoint('proxy').url}/proxies").json()
+    for proxy in proxies.values():
+        assert proxy["enabled"], f"{proxy['name']} left disabled"
+        assert proxy["toxics"] == [], f"{proxy['name']} left with toxics"
+    assert Ledger().entries(replica.run_id) == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_every_bundled_scenario_passes_on_the_replica(
+    replica: Replica, scenario: object, tmp_path: Path
+) -> None:
+    from gameday.scenario import Scenario
+
+    assert isinstance(scenario, Scenario)
+    result = run_drill(replica, scenario, progress=print)
+    journal = Journal(
+        run_id="test", started_at=result.started_at, ended_at=utcnow(), results=(result,)
+    )
+    record = json.loads(write_journal(journal, tmp_path).read_text())["scenarios"][0]
+    assert record["reasons"] == [], record["reasons"]
+    assert record["passed"] is True
+    assert record["name"] == scenario.name
+    assert record["mttd_s"] is not None and record["mttd_s"] <= scenario.targets.mttd_s
+    assert record["mttr_s"] is not None and record["mttr_s"] <= scenario.targets.mttr_s
+    assert record["lost_tasks"] == 0
+    assert record["acknowledged_tasks"] > 0
+    kinds = [e["kind"] for e in record["events"]]
+    for kind in (
+        "fault_injected",
+        "alert_firing",
+        "recovery_started",
+        "steady_state_back",
+        "fault_reverted",
+    ):
+        assert kind in kinds, f"no {kind} event"
+    assert kinds.index("fault_injected") < kinds.index("alert_firing")
+    assert_nothing_injected(replica)
+
+
+def test_a_recovery_that_does_not_fix_the_fault_fails_on_the_steady_state(
+    replica: Replica,
+) -> None:
+    scenario = load_scenario(MUST_FAIL / "recovery-does-not-fix.yml")
+    result = run_drill(replica, scenario, progress=print)
+    assert not result.passed
+    assert result.measurements.alert_mttd_s["DatabaseDown"] is not None  # detection worked
+    assert any(r.startswith("steady state never came back") for r in result.grade.reasons), (
+        result.grade.reasons
+    )
+    assert_nothing_injected(replica)
+
+
+def test_an_alert_that_cannot_fire_fails_with_its_name(replica: Replica) -> None:
+    scenario = load_scenario(MUST_FAIL / "alert-cannot-fire.yml")
+    result = run_drill(replica, scenario, progress=print)
+    assert not result.passed
+    assert "DatabaseDown never fired" in result.grade.reasons
+    assert_nothing_injected(replica)
