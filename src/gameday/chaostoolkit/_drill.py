@@ -1,35 +1,28 @@
 """The one gameday drill that a Chaos Toolkit experiment drives, held between activities.
 
 A ``chaos run`` calls the control, the probes and the actions one at a time, in one process;
-this module keeps the engine's pieces of the drill in between: the replica, the timeline,
-the alert watch, the load and the faults in effect. Every step is the engine's own
-(``faults.ledger.injected``, ``run.AutoResponder``, ``steady_state.wait_for``, ``grading``,
-``journal``, ``report``); this module only calls them in the order ``run.run_drill`` does.
+this module keeps the engine's :class:`~gameday.run.DrillSession` in between, so that each
+of them is one call of a phase that ``run.run_drill`` calls too. Nothing here decides how a
+drill runs or is graded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gameday import run as engine
-from gameday import steady_state
 from gameday.detection import AlertWatch
 from gameday.errors import GamedayError, InputError
-from gameday.faults import Fault, build_fault
-from gameday.faults.ledger import injected, revert_leftovers
 from gameday.journal import DrillResult, Journal, write_journal
-from gameday.load import LoadGenerator, LoadReport, lost_tasks
 from gameday.recovery import StepResult
 from gameday.replica import Replica, new_run_id
+from gameday.run import DrillSession
 from gameday.scenario import HealthChecked, Scenario, SteadyState, load_scenario
-from gameday.timeline import EventKind, Timeline, utcnow
+from gameday.timeline import Timeline, utcnow
 
 __all__ = [
     "REPLICA_KEY",
@@ -79,164 +72,57 @@ def scenario_at(path: str | Path) -> Scenario:
 
 @dataclass
 class ChaosDrill:
-    """One drill in progress: what ``run.run_drill`` keeps in its local variables."""
+    """One drill in progress: the engine's :class:`~gameday.run.DrillSession`, and where
+    its journal goes."""
 
-    replica: Replica
-    scenario: Scenario
-    timeline: Timeline
-    watch: AlertWatch
-    load: LoadGenerator
+    session: DrillSession
     reports: Path
-    started_at: datetime
-    faults: list[Fault] = field(default_factory=list)
-    steps: list[StepResult] = field(default_factory=list)
-    injected_at: datetime | None = None
-    steady_at: datetime | None = None
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    _in_effect: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
-    # -- the method --------------------------------------------------------------------
+    @property
+    def scenario(self) -> Scenario:
+        return self.session.scenario
 
     def inject(self) -> list[str]:
         """Inject the scenario's faults (recorded in the ledger) and start the clock."""
-        if self.injected_at is not None:
+        if self.session.injected_at is not None:
             raise InputError(f"the faults of {self.scenario.name} are already injected")
-        self.faults = [build_fault(spec) for spec in self.scenario.faults]
-        self._in_effect.enter_context(injected(self.faults, self.replica, self.timeline.add))
-        self.injected_at = utcnow()
-        self.load.arm()
-        return [fault.describe() for fault in self.faults]
+        self.session.inject()
+        return [fault.describe() for fault in self.session.faults]
 
     def respond(self) -> list[StepResult]:
-        """The scenario's responder: the playbook's steps once the alerts fire (or the
-        scenario's ``start_after_s``), as ``gameday run`` does."""
-        if self.injected_at is None:
+        """The scenario's responder: the playbook's steps once the alerts fire (or after
+        the scenario's ``start_after_s``), as ``gameday run`` does."""
+        if self.session.injected_at is None:
             raise InputError("recovery runs after the faults are injected (inject_faults)")
-        responder: engine.Responder = (
-            engine.NoResponder()
-            if self.scenario.recovery.responder == "none"
-            else engine.AutoResponder()
-        )
-        before = len(self.steps)
-        responder.respond(self.engine_drill())
-        return self.steps[before:]
+        before = len(self.session.steps)
+        self.session.respond()
+        return self.session.steps[before:]
 
-    def engine_drill(self) -> engine.Drill:
-        assert self.injected_at is not None
-        return engine.Drill(
-            self.replica,
-            self.scenario,
-            self.timeline,
-            self.watch,
-            self.load,
-            self.injected_at,
-            _log,
-            self.steps,
-        )
+    def wait_steady(self) -> list[str]:
+        """Before the faults: the engine's pre-drill check. After them: wait for the steady
+        state within the MTTR budget; the first success is the drill's MTTR. Returns the
+        problems when the steady state does not hold."""
+        if self.session.injected_at is None:
+            return [] if self.session.verify_steady() else [self.session.not_run]
+        if self.session.steady_at is None and self.session.wait_steady() is None:
+            return list(self.session.problems) or ["no recovery was observed"]
+        return []
 
-    def revert(self) -> None:
-        """Revert every fault in effect (nothing when none is)."""
-        self._in_effect.close()
-
-    # -- the steady state --------------------------------------------------------------
-
-    def wait_steady(self, timeout_s: float | None) -> list[str]:
-        """Wait for the scenario's steady state; the problems when it does not hold.
-
-        Before the faults the wait is ``run.PRE_STEADY_TIMEOUT_S``; after them it is what is
-        left of the MTTR budget with the engine's grace, and the first success is the
-        drill's MTTR."""
-        if self.injected_at is None:
-            limit = engine.PRE_STEADY_TIMEOUT_S if timeout_s is None else timeout_s
-            at, problems = steady_state.wait_for(
-                self.replica, self.scenario.steady_state, self.watch, self.load, limit
-            )
-            if at is not None:
-                self.timeline.add(EventKind.STEADY_STATE_VERIFIED, at=at)
-            else:
-                self.problems = [
-                    "the replica was not in its steady state before the fault: "
-                    + "; ".join(problems)
-                ]
-            return problems
-        if self.steady_at is not None:
-            return []
-        if timeout_s is None:
-            budget = self.scenario.targets.mttr_s
-            elapsed = (utcnow() - self.injected_at).total_seconds()
-            timeout_s = max(budget + min(30.0, budget / 2) - elapsed, 1.0)
-        at, problems = steady_state.wait_for(
-            self.replica, self.scenario.steady_state, self.watch, self.load, timeout_s
-        )
-        if at is not None:
-            self.steady_at = at
-            self.timeline.add(EventKind.STEADY_STATE_BACK, at=at)
-        self.problems = problems
-        return problems
-
-    # -- the end -------------------------------------------------------------------------
+    def elapsed_s(self) -> float | None:
+        """Seconds since the faults were injected; None before."""
+        injected_at = self.session.injected_at
+        return None if injected_at is None else (utcnow() - injected_at).total_seconds()
 
     def finish(self) -> tuple[DrillResult, Path]:
-        """Stop the load and the watch, revert what is left, grade, and write the journal
-        and the report into ``reports/<run id>/``."""
-        load_report: LoadReport | None = None
-        try:
-            load_report = self.load.stop()
-            self.revert()
-            if self.steady_at is None and self.injected_at is not None:
-                settled, left = steady_state.wait_for(
-                    self.replica,
-                    self.scenario.steady_state,
-                    self.watch,
-                    None,
-                    timeout_s=engine.CLEANUP_TIMEOUT_S,
-                )
-                if settled is None:
-                    self.notes.append(
-                        "the replica did not settle after the faults were reverted: "
-                        + "; ".join(left)
-                    )
-        finally:
-            detection = self.watch.stop()
-            if load_report is None:
-                load_report = self.load.stop()
-        lost = lost_tasks(self.replica, load_report.acknowledged) if self.injected_at else []
-        ended_at = self.timeline.add(EventKind.DRILL_ENDED).at
-        measurements = engine._measure(
-            self.scenario,
-            self.injected_at,
-            self.steady_at,
-            self.problems,
-            detection,
-            load_report,
-            lost,
-        )
-        from gameday.grading import grade
-
-        result = DrillResult(
-            scenario=self.scenario,
-            started_at=self.started_at,
-            ended_at=ended_at,
-            injected_at=self.injected_at,
-            events=tuple(self.timeline.sorted()),
-            measurements=measurements,
-            grade=grade(self.scenario, measurements),
-            faults=tuple(f.describe() for f in self.faults),
-            mttd_floor_s={a: detection.floor.floor_s(a) for a in self.scenario.detection.expect},
-            alerts=tuple(engine._observation_json(o) for o in detection.observations),
-            steps=tuple(engine._step_json(s) for s in self.steps),
-            load_series=tuple(engine._series_json(load_report)),
-            requests=len(load_report.requests),
-            acknowledged=len(load_report.acknowledged),
-            notes=tuple(self.notes),
-        )
+        """Grade the drill (the session reverts and stops everything first) and write the
+        journal and the report into ``reports/<run id>/``."""
+        result = self.session.result()
         journal = Journal(
             run_id=new_run_id(),
-            started_at=self.started_at,
+            started_at=self.session.started_at,
             ended_at=utcnow(),
             results=(result,),
-            responder="chaostoolkit",
+            responder=self.session.responder_name or "chaostoolkit",
         )
         path = write_journal(journal, self.reports)
         try:
@@ -252,29 +138,21 @@ _current: ChaosDrill | None = None
 
 
 def begin(scenario_path: str | Path, configuration: Configuration) -> ChaosDrill:
-    """Start a drill of the scenario on the configured replica: revert what dead drills
-    left, then watch the alerts and put the load on, as ``run.run_drill`` does first."""
+    """Start a drill of the scenario on the configured replica (``DrillSession.start``:
+    revert what dead drills left, watch the alerts, put the load on)."""
     global _current
     if _current is not None:
         raise InputError(f"a drill of {_current.scenario.name} is already running in this process")
     scenario = scenario_at(scenario_path)
-    replica = replica_of(configuration)
-    timeline = Timeline()
-    started_at = timeline.add(EventKind.DRILL_STARTED, scenario.title).at
-    revert_leftovers(replica)
-    watch = AlertWatch(
-        replica.endpoint("prometheus").url, replica.endpoint("alertmanager").url, timeline
-    )
-    load = LoadGenerator(replica.endpoint("gateway").url, scenario.load, timeline)
+    session = DrillSession(replica_of(configuration), scenario, progress=_log)
     reports = Path(str((configuration or {}).get(REPORTS_KEY) or DEFAULT_REPORTS))
-    watch.start()
+    _current = ChaosDrill(session, reports)
     try:
-        load.start()
+        session.start()
     except BaseException:
-        watch.stop()
+        _current = None
+        session.close()
         raise
-    _current = ChaosDrill(replica, scenario, timeline, watch, load, reports, started_at)
-    time.sleep(engine.WARMUP_S)
     return _current
 
 
@@ -307,7 +185,7 @@ def end() -> tuple[DrillResult, Path] | None:
 def watching(replica: Replica) -> Iterator[AlertWatch]:
     """The running drill's alert watch, or one for the length of the block."""
     if _current is not None:
-        yield _current.watch
+        yield _current.session.watch
         return
     watch = AlertWatch(
         replica.endpoint("prometheus").url, replica.endpoint("alertmanager").url, Timeline()

@@ -3,7 +3,7 @@ playbook's recovery steps, and the faults out again.
 
 The replica is the one ``gameday up`` keeps, named by the experiment's configuration
 (``gameday_replica: RUN_ID``). Each action is gameday's own engine step
-(``faults.ledger.injected``, ``run.AutoResponder``); a failure raises ``ActivityFailed``.
+(``run.DrillSession``'s phases, ``faults.ledger``); a failure raises ``ActivityFailed``.
 """
 
 from __future__ import annotations
@@ -46,9 +46,8 @@ def revert_faults(configuration: _drill.Configuration = None) -> list[str]:
     try:
         drill = _drill.running()
         if drill is not None:
-            reverted = [fault.describe() for fault in drill.faults]
-            drill.revert()
-            return reverted
+            drill.session.revert()
+            return [fault.describe() for fault in drill.session.faults]
         replica = _drill.replica_of(configuration)
         return [entry.spec.type for entry in revert_leftovers(replica)]
     except GamedayError as exc:

@@ -20,16 +20,15 @@ from gameday.errors import GamedayError
 __all__ = ["alert_fired_within", "gateway_healthy", "no_alert_active", "steady_state_holds"]
 
 
-def steady_state_holds(
-    scenario: str, timeout_s: float | None = None, configuration: _drill.Configuration = None
-) -> bool:
+def steady_state_holds(scenario: str, configuration: _drill.Configuration = None) -> bool:
     """Wait until the scenario's steady state holds: its health endpoints answer, no alert
     is active and the drill's load fails no more than it allows.
 
-    Before the fault the wait is 60 s; after it, what is left of the scenario's MTTR
-    budget (``timeout_s`` overrides both). Raises ``ActivityFailed`` with the problems."""
+    Before the fault it waits as ``gameday run`` does before injecting (60 s); after it,
+    for what is left of the scenario's MTTR budget and grace. Raises ``ActivityFailed``
+    with the problems."""
     try:
-        problems = _drill.current(scenario, configuration).wait_steady(timeout_s)
+        problems = _drill.current(scenario, configuration).wait_steady()
     except GamedayError as exc:
         raise ActivityFailed(str(exc)) from exc
     if problems:
@@ -75,9 +74,9 @@ def alert_fired_within(
         drill = _drill.current(None, configuration)
     except GamedayError as exc:
         raise ActivityFailed(str(exc)) from exc
-    if drill.injected_at is None:
+    elapsed_s = drill.elapsed_s()
+    if elapsed_s is None:
         raise ActivityFailed(f"{alert} is awaited after the faults are injected (inject_faults)")
-    remaining = within_s - drill.engine_drill().elapsed_s()
-    if not drill.watch.wait_firing({alert}, timeout_s=max(remaining, 0.0)):
+    if not drill.session.watch.wait_firing({alert}, timeout_s=max(within_s - elapsed_s, 0.0)):
         raise ActivityFailed(f"{alert} did not fire within {within_s:g} s of the fault")
-    return round(drill.engine_drill().elapsed_s(), 2)
+    return round(drill.elapsed_s() or 0.0, 2)
