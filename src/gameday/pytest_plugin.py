@@ -9,7 +9,7 @@ Fixtures: ``gameday_replica`` (the session's replica) and ``gameday_drill`` (run
 file or :class:`~gameday.scenario.Scenario` on it and returns the
 :class:`~gameday.journal.DrillResult`). Options: ``--gameday-replica RUN_ID`` (drill a replica
 kept by ``gameday up``), ``--gameday-compose-file``, ``--gameday-reports DIR`` (write the
-session's journal there at the end).
+session's journal and report there at the end).
 
 The plugin holds no drill logic: a drill is :func:`gameday.run.run_drill`. Docker,
 testcontainers and the engine are imported only when a drill actually runs, so that having
@@ -213,9 +213,16 @@ class _GamedaySession:
             responder="auto",
         )
         path = write_journal(journal, reports)
+        message = f"gameday journal: {path}"
+        try:
+            from gameday.report import render_run
+
+            render_run(path.parent)
+        except GamedayError as exc:
+            message += f" (the report could not be written: {exc})"
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.write_line(f"gameday journal: {path}")
+            terminal.write_line(message)
 
 
 def _utcnow() -> datetime:

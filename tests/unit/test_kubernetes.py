@@ -157,7 +157,7 @@ def no_cluster_env(**extra: str) -> dict[str, str]:
 
 def chaos(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(CHAOS), "--no-version-check", *args],
+        [str(CHAOS), "--no-version-check", "--log-file", os.devnull, *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -313,6 +313,7 @@ def test_the_journal_is_written_at_the_end(project: pytest.Pytester) -> None:
     by_name = {s["name"]: s for s in journal["scenarios"]}
     assert by_name["db-outage"]["passed"] is True
     assert by_name["must-fail-db"]["reasons"][0] == "DatabaseDown never fired"
+    assert (project.path / "out" / "latest" / "index.html").exists()
 
 
 def test_no_journal_without_the_option(project: pytest.Pytester) -> None:

@@ -75,7 +75,7 @@ def test_the_experiment_follows_the_scenario(in_repo: Path) -> None:
 def chaos_validate(path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GAMEDAY_REPLICA": ""}
     return subprocess.run(
-        [str(CHAOS), "--no-version-check", "validate", str(path)],
+        [str(CHAOS), "--no-version-check", "--log-file", os.devnull, "validate", str(path)],
         cwd=REPO,
         env=env,
         capture_output=True,
