@@ -12,16 +12,18 @@ setup:
 
 ## The main job: a full drill on the bundled replica, ending in a report.
 drill: setup
-	$(BIN)/gameday up --check
+	$(BIN)/gameday run --all
 
-## Everything CI runs: lint, types, unit and integration tests (real Docker).
-test: setup lint typecheck
+## Everything CI runs: lint, types, unit and integration tests (real Docker, Chromium).
+test:
+	scripts/setup.sh --test
+	$(MAKE) lint typecheck
 	$(BIN)/pytest -p no:cacheprovider tests
 
 ## Fast loop for developers: no Docker needed.
 unit:
-	GAMEDAY_SKIP_IMAGES=1 scripts/setup.sh
-	$(BIN)/pytest -p no:cacheprovider -m "not docker" tests
+	GAMEDAY_SKIP_DOCKER=1 scripts/setup.sh
+	$(BIN)/pytest -p no:cacheprovider -m "not docker and not browser" tests
 
 lint:
 	$(BIN)/ruff check src tests benchmarks

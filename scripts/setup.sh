@@ -8,7 +8,13 @@
 #   VENV=.venv                 where the virtual environment lives
 #   GAMEDAY_STATE=.gameday     where the engine's pid file and logs go (if we start one)
 #   GAMEDAY_SKIP_IMAGES=1      stop before building the replica's images
+#   GAMEDAY_SKIP_DOCKER=1      only the Python environment (for unit tests)
+#
+# With --test it also installs what only the test suite needs: Debian's chromium, in which
+# the report's browser test opens the drill report.
 set -euo pipefail
+for_tests=0
+[ "${1:-}" = "--test" ] && for_tests=1
 
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -45,6 +51,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+[ "${GAMEDAY_SKIP_DOCKER:-0}" = 1 ] && exit 0
+
 # --- 2. Docker engine ------------------------------------------------------------------
 if docker info >/dev/null 2>&1; then
   say "Docker engine answers: using it"
@@ -76,7 +84,12 @@ if ! docker compose version >/dev/null 2>&1; then
   docker compose version >/dev/null 2>&1 || die "'docker compose version' still fails"
 fi
 
-# --- 4. Images ---------------------------------------------------------------------------
+# --- 4. Test tools ----------------------------------------------------------------------
+if [ "$for_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
+fi
+
+# --- 5. Images ---------------------------------------------------------------------------
 if [ "${GAMEDAY_SKIP_IMAGES:-0}" != 1 ]; then
   if ! command -v debootstrap >/dev/null 2>&1 && is_root \
      && ! docker image inspect gameday-base:bookworm >/dev/null 2>&1; then
