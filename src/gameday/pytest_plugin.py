@@ -166,6 +166,7 @@ class _GamedaySession:
     _engine: Engine | None = None
     _replica: Replica | None = None
     _owned: bool = False
+    _start_failure: GamedayError | None = None
 
     @property
     def engine(self) -> Engine:
@@ -176,12 +177,19 @@ class _GamedaySession:
         return self._engine
 
     def replica(self) -> Replica:
+        if self._start_failure is not None:
+            # One failed start fails every drill with its message, without retrying.
+            raise self._start_failure
         if self._replica is None:
             attach_to: str | None = self.config.getoption("gameday_replica")
             compose_file: Path | None = self.config.getoption("gameday_compose_file")
-            self._replica = self.engine.start_replica(
-                compose_file=compose_file, attach_to=attach_to
-            )
+            try:
+                self._replica = self.engine.start_replica(
+                    compose_file=compose_file, attach_to=attach_to
+                )
+            except GamedayError as exc:
+                self._start_failure = exc
+                raise
             self._owned = attach_to is None
         return self._replica
 

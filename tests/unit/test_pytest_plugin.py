@@ -205,6 +205,32 @@ def test_an_attached_replica_is_left_running(project: pytest.Pytester) -> None:
     ]
 
 
+def test_a_replica_that_cannot_start_fails_each_drill_once_without_retrying(
+    project: pytest.Pytester,
+) -> None:
+    project.makeconftest(
+        FAKE_ENGINE_CONFTEST
+        + textwrap.dedent(
+            """
+            from gameday.errors import ReplicaError
+
+            class BrokenEngine(FakeEngine):
+                def start_replica(self, *, compose_file, attach_to):
+                    EVENTS.append(("start", None, None))
+                    raise ReplicaError("service postgres is unhealthy (exit code 1)")
+
+            def pytest_gameday_engine(config):
+                return BrokenEngine()
+            """
+        )
+    )
+    result = project.runpytest(*PLUGIN, "scenarios")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["service postgres is unhealthy (exit code 1)"])
+    assert "Traceback" not in result.stdout.str()
+    assert events(project) == [["start", None, None]]
+
+
 def test_no_replica_is_started_when_no_drill_runs(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = project.runpytest(*PLUGIN, "test_plain.py")
