@@ -45,7 +45,11 @@ def record_run(journal: Mapping[str, Any], db: Path) -> None:
     :class:`~gameday.report.model.ReportError` for a journal that is not one, or a
     database that gameday cannot use.
     """
-    run = parse_journal(dict(journal), f"journal of run {journal.get('run_id', '?')!r}")
+    data: object = journal  # as loaded from JSON: it may be anything at all
+    if isinstance(data, Mapping):
+        run = parse_journal(dict(data), f"journal of run {data.get('run_id', '?')!r}")
+    else:
+        run = parse_journal(data, "journal")
     save_run(run, db)
 
 

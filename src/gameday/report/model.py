@@ -48,6 +48,7 @@ class PlaybookRef:
 @dataclass(frozen=True)
 class Targets:
     mttd_s: float | None
+    mtta_s: float | None
     mttr_s: float | None
     p95_ms: float | None
     error_rate: float | None
@@ -232,6 +233,7 @@ def _drill(f: _Fields) -> Drill:
         acknowledged_tasks=f.integer("acknowledged_tasks"),
         targets=Targets(
             mttd_s=targets.number("mttd_s"),
+            mtta_s=targets.number("mtta_s"),
             mttr_s=targets.number("mttr_s"),
             p95_ms=targets.number("p95_ms"),
             error_rate=targets.number("error_rate"),

@@ -237,6 +237,7 @@ def drill_json(
         "acknowledged_tasks": 140,
         "targets": {
             "mttd_s": mttd_budget_s,
+            "mtta_s": 600.0,
             "mttr_s": mttr_budget_s,
             "p95_ms": 2500.0,
             "error_rate": 0.5,

@@ -68,6 +68,11 @@ def test_an_invalid_journal_is_not_recorded(tmp_path: Path) -> None:
     assert not db.exists() or count(db, "runs") == 0
 
 
+def test_a_journal_that_is_not_an_object_is_a_report_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="the top level must be an object, not a list"):
+        record_run([], tmp_path / "history.sqlite")  # type: ignore[arg-type]
+
+
 def test_a_file_that_is_not_a_database_is_a_report_error(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite"
     db.write_text("not sqlite at all, but long enough to have a header" * 20)
