@@ -37,6 +37,8 @@ class DrillResult:
     grade: Grade
     faults: tuple[str, ...] = ()
     mttd_floor_s: dict[str, float] = field(default_factory=dict)
+    # per alert: scrape, evaluation, for and group_wait, the parts of the floor
+    mttd_floor_parts_s: dict[str, dict[str, float]] = field(default_factory=dict)
     alerts: tuple[dict[str, Any], ...] = ()
     steps: tuple[dict[str, Any], ...] = ()
     load_series: tuple[dict[str, Any], ...] = ()
@@ -60,8 +62,10 @@ class DrillResult:
             "reasons": self.grade.reasons,
             "mttd_s": _round(m.mttd_s),
             "mttr_s": _round(m.mttr_s),
+            "mtta_s": _round(m.mtta_s),
             "alert_mttd_s": {k: _round(v) for k, v in m.alert_mttd_s.items()},
             "mttd_floor_s": {k: _round(v) for k, v in self.mttd_floor_s.items()},
+            "mttd_floor_parts_s": self.mttd_floor_parts_s,
             "p95_ms": _round(m.p95_ms),
             "error_rate": _round(m.error_rate, 4),
             "availability": _round(m.availability, 4),

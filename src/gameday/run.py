@@ -289,6 +289,15 @@ class DrillSession:
             grade=grade(self.scenario, measurements),
             faults=tuple(f.describe() for f in self.faults),
             mttd_floor_s={a: detection.floor.floor_s(a) for a in self.scenario.detection.expect},
+            mttd_floor_parts_s={
+                a: {
+                    "scrape": detection.floor.scrape_interval_s,
+                    "evaluation": detection.floor.evaluation_interval_s,
+                    "for": detection.floor.for_s.get(a, 0.0),
+                    "group_wait": detection.floor.group_wait_s,
+                }
+                for a in self.scenario.detection.expect
+            },
             alerts=tuple(_jsonable(o) for o in detection.observations),
             steps=tuple(_jsonable(s) for s in self.steps),
             load_series=tuple(_jsonable(b) for b in load.series(1.0)),

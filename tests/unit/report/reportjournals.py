@@ -226,8 +226,12 @@ def drill_json(
         "reasons": reasons,
         "mttd_s": mttd_s,
         "mttr_s": mttr_s,
+        "mtta_s": None,
         "alert_mttd_s": {alert: mttd_s},
         "mttd_floor_s": {alert: floor_s},
+        "mttd_floor_parts_s": {
+            alert: {"scrape": 1.0, "evaluation": 1.0, "for": floor_s - 3.0, "group_wait": 1.0}
+        },
         "p95_ms": p95_ms,
         "error_rate": round(errors / requests, 4),
         "availability": round(1 - errors / requests, 4),
