@@ -1,0 +1,71 @@
+"""Benchmark of a whole game day: every bundled scenario on one replica.
+
+Prints the time of each part (bring-up, each drill split into its stages, teardown)
+and, for each scenario, gameday's measured MTTD next to the floor its monitoring
+configuration implies (scrape + evaluation + ``for`` + group_wait): the ratio says how
+much of detection is the system rather than the configuration.
+
+    python benchmarks/bench_gameday.py [SCENARIO...]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from gameday.journal import DrillResult
+from gameday.run import run_gameday
+from gameday.scenario import load_all
+from gameday.timeline import EventKind
+
+ROOT = Path(__file__).parents[1]
+
+
+def _span(result: DrillResult, start: EventKind, end: EventKind) -> float | None:
+    times: dict[EventKind, datetime] = {}
+    for event in result.events:
+        times.setdefault(event.kind, event.at)
+    if start in times and end in times:
+        return (times[end] - times[start]).total_seconds()
+    return None
+
+
+def _fmt(value: float | None, unit: str = " s") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def main() -> None:
+    paths = [Path(p) for p in sys.argv[1:]] or [ROOT / "scenarios"]
+    scenarios = load_all(paths)
+    start = time.monotonic()
+    journal = run_gameday(scenarios, progress=lambda _: None)
+    total = time.monotonic() - start
+
+    print(f"game day benchmark: {len(scenarios)} scenarios on one replica")
+    print(f"  bring-up to ready   {journal.timings_s.get('bring_up', 0):6.1f} s")
+    header = (
+        f"  {'scenario':<28}{'drill':>7}{'steady':>8}{'detect':>8}{'recover':>9}"
+        f"{'MTTD':>7}{'floor':>7}{'ratio':>7}  result"
+    )
+    print(header)
+    for result in journal.results:
+        name = result.scenario.name
+        mttd = result.measurements.mttd_s
+        floor = max(result.mttd_floor_s.values()) if result.mttd_floor_s else None
+        ratio = f"{mttd / floor:.1f}x" if mttd and floor else "-"
+        print(
+            f"  {name:<28}{_fmt(journal.timings_s.get(f'drill:{name}')):>7}"
+            f"{_fmt(_span(result, EventKind.DRILL_STARTED, EventKind.STEADY_STATE_VERIFIED)):>8}"
+            f"{_fmt(mttd):>8}"
+            f"{_fmt(_span(result, EventKind.RECOVERY_STARTED, EventKind.STEADY_STATE_BACK)):>9}"
+            f"{_fmt(mttd):>7}{_fmt(floor):>7}{ratio:>7}  "
+            f"{'pass' if result.passed else 'FAIL: ' + '; '.join(result.grade.reasons)}"
+        )
+    print(f"  teardown            {journal.timings_s.get('teardown', 0):6.1f} s")
+    print(f"  whole game day      {total:6.1f} s   (goal: under 180 s)")
+
+
+if __name__ == "__main__":
+    main()
