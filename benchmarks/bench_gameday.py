@@ -58,9 +58,9 @@ def main() -> None:
         print(
             f"  {name:<28}{_fmt(journal.timings_s.get(f'drill:{name}')):>7}"
             f"{_fmt(_span(result, EventKind.DRILL_STARTED, EventKind.STEADY_STATE_VERIFIED)):>8}"
-            f"{_fmt(mttd):>8}"
+            f"{_fmt(mttd):>7}{_fmt(floor):>7}{ratio:>7}"
             f"{_fmt(_span(result, EventKind.RECOVERY_STARTED, EventKind.STEADY_STATE_BACK)):>9}"
-            f"{_fmt(mttd):>7}{_fmt(floor):>7}{ratio:>7}  "
+            f"{_fmt(result.measurements.mttr_s):>7}  "
             f"{'pass' if result.passed else 'FAIL: ' + '; '.join(result.grade.reasons)}"
         )
     print(f"  teardown            {journal.timings_s.get('teardown', 0):6.1f} s")
