@@ -1,0 +1,301 @@
+"""The load generator against a FakeGateway on 127.0.0.1, and LoadReport's statistics."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from drill_fakes import FakeGateway
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gameday.errors import InputError, ReplicaError
+from gameday.load import (
+    LOST_TASKS_BATCH,
+    LoadGenerator,
+    LoadReport,
+    RequestRecord,
+    lost_tasks,
+    percentile,
+)
+from gameday.scenario import Load
+from gameday.timeline import EventKind, Timeline
+
+
+@pytest.fixture
+def gateway() -> Iterator[FakeGateway]:
+    with FakeGateway() as fake:
+        yield fake
+
+
+def run_load(url: str, seconds: float, spec: Load, timeline: Timeline | None = None) -> LoadReport:
+    generator = LoadGenerator(url, spec, timeline or Timeline())
+    generator.start()
+    time.sleep(seconds)
+    return generator.stop()
+
+
+def test_load_creates_tasks_then_reads_only_acknowledged_ones(gateway: FakeGateway) -> None:
+    report = run_load(gateway.url, 1.0, Load(rate_per_s=60, read_ratio=0.7))
+    creates = [r for r in report.requests if r.kind == "create"]
+    reads = [r for r in report.requests if r.kind == "read"]
+    assert 40 <= len(report.requests) <= 75
+    assert creates and reads
+    assert all(r.status == 201 and not r.error for r in creates)
+    assert all(r.status == 200 and not r.error for r in reads)
+    assert sorted(report.acknowledged) == sorted(gateway.tasks)
+    assert {r.task_id for r in reads} <= set(report.acknowledged)
+    assert report.error_rate() == 0.0
+
+
+def test_offered_load_does_not_fall_when_the_service_slows_down(gateway: FakeGateway) -> None:
+    gateway.delay_s = 0.5  # a closed loop of one client would send two requests a second
+    report = run_load(gateway.url, 1.0, Load(rate_per_s=40, read_ratio=0.0))
+    assert gateway.requests_for("POST", "/tasks") >= 30
+    assert all(r.latency_ms >= 490 for r in report.requests)
+
+
+def test_5xx_and_transport_errors_are_failures_but_404_is_not(gateway: FakeGateway) -> None:
+    gateway.fail_with = 503
+    report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
+    assert report.requests and all(r.failed and r.status == 503 for r in report.requests)
+    assert all(r.error == "HTTP 503" for r in report.requests)
+    assert report.acknowledged == ()
+
+    gateway.fail_with = 404
+    report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
+    assert report.requests and not any(r.failed for r in report.requests)
+
+    gateway.__exit__(None, None, None)  # nothing listens on the port any more
+    report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
+    assert report.requests and all(r.failed and r.status is None for r in report.requests)
+    assert all("ConnectError" in r.error for r in report.requests)
+
+
+def test_a_request_slower_than_the_timeout_fails_at_the_timeout(gateway: FakeGateway) -> None:
+    gateway.delay_s = 1.0
+    report = run_load(gateway.url, 0.6, Load(rate_per_s=20, timeout_s=0.2))
+    assert report.requests
+    assert all(r.status is None and r.error == "no answer within 0.2 s" for r in report.requests)
+    assert all(180 <= r.latency_ms <= 600 for r in report.requests)
+
+
+def test_only_the_first_failure_after_arming_goes_on_the_timeline(gateway: FakeGateway) -> None:
+    timeline = Timeline()
+    generator = LoadGenerator(gateway.url, Load(rate_per_s=50), timeline)
+    gateway.fail_with = 500
+    generator.start()
+    time.sleep(0.3)
+    assert timeline.first(EventKind.FIRST_FAILED_REQUEST) is None  # not armed yet
+    armed_at = datetime.now(UTC)
+    generator.arm()
+    time.sleep(0.3)
+    report = generator.stop()
+    events = [e for e in timeline.events if e.kind == EventKind.FIRST_FAILED_REQUEST]
+    assert len(events) == 1
+    assert events[0].at >= armed_at - timedelta(milliseconds=50)
+    assert events[0].subject == "gateway" and "HTTP 500" in events[0].detail
+    assert sum(1 for r in report.requests if r.failed) > 10
+
+
+def test_window_counts_requests_that_finished_recently(gateway: FakeGateway) -> None:
+    generator = LoadGenerator(gateway.url, Load(rate_per_s=50), Timeline())
+    generator.start()
+    try:
+        time.sleep(0.6)
+        healthy = generator.window(0.5)
+        gateway.fail_with = 503
+        time.sleep(0.8)
+        failing = generator.window(0.4)
+        everything = generator.window(60)
+    finally:
+        report = generator.stop()
+    assert healthy.total >= 15 and healthy.failed == 0 and healthy.error_rate == 0.0
+    assert failing.total >= 10 and failing.error_rate == 1.0
+    assert everything.total <= len(report.requests)  # some finished after the window
+    time.sleep(0.3)
+    assert generator.window(0.2).total == 0  # stopped: nothing finishes any more
+
+
+def test_stop_is_bounded_while_requests_hang(gateway: FakeGateway) -> None:
+    gateway.delay_s = 10.0
+    generator = LoadGenerator(gateway.url, Load(rate_per_s=50, timeout_s=5), Timeline())
+    generator.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    report = generator.stop()
+    assert time.monotonic() - started < 1.5
+    assert report.requests == ()  # cut short by the drill, not answered: not recorded
+    assert generator.stop() is report
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:8080", "http://example.com", "http://[::2]:1"])
+def test_load_goes_only_to_loopback(url: str) -> None:
+    with pytest.raises(InputError, match=r"127\.0\.0\.1"):
+        LoadGenerator(url, Load(), Timeline())
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def record(
+    offset_s: float, status: int | None = 200, latency_ms: float = 10.0, task_id: int | None = None
+) -> RequestRecord:
+    kind = "create" if status == 201 else "read"
+    return RequestRecord(T0 + timedelta(seconds=offset_s), kind, status, latency_ms, "", task_id)
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    assert percentile([], 0.95) is None
+    assert percentile([5.0], 0.95) == 5.0
+    assert percentile([float(v) for v in range(1, 101)], 0.95) == 95.0
+    assert percentile([float(v) for v in range(1, 101)], 0.5) == 50.0
+
+
+def test_statistics_of_a_known_report() -> None:
+    requests = (
+        record(0.1, 201, 10, task_id=1),
+        record(0.5, 200, 30),
+        record(1.2, 503, 5),
+        record(1.3, None, 2000),
+        record(3.1, 201, 20, task_id=2),
+    )
+    report = LoadReport(requests, acknowledged=(1, 2))
+    assert report.error_rate() == pytest.approx(0.4)
+    assert report.p95_ms() == 30  # failures do not count in the latency percentile
+    buckets = report.series()
+    assert [(b.requests, b.errors) for b in buckets] == [(2, 0), (2, 2), (0, 0), (1, 0)]
+    assert buckets[0].start == T0 and buckets[3].start == T0 + timedelta(seconds=3)
+    assert buckets[1].p95_ms is None
+    assert report.availability() == pytest.approx(2 / 3)  # the empty second is left out
+    later = report.between(T0 + timedelta(seconds=1), T0 + timedelta(seconds=10))
+    assert len(later.requests) == 3 and later.acknowledged == (2,)
+    assert LoadReport((), ()).availability() is None
+    assert LoadReport((), ()).p95_ms() is None and LoadReport((), ()).series() == ()
+
+
+statuses = st.sampled_from([200, 201, 404, 500, 503, None])
+records = st.builds(
+    record,
+    offset_s=st.floats(0, 20, allow_nan=False),
+    status=statuses,
+    latency_ms=st.floats(0, 5000, allow_nan=False),
+    task_id=st.integers(1, 10**6),
+)
+reports = st.lists(records, max_size=80).map(
+    lambda rs: LoadReport(tuple(sorted(rs, key=lambda r: r.at)), ())
+)
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(reports, st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]))
+def test_series_adds_up_to_the_report(report: LoadReport, bucket_s: float) -> None:
+    buckets = report.series(bucket_s)
+    assert sum(b.requests for b in buckets) == len(report.requests)
+    assert sum(b.errors for b in buckets) == sum(1 for r in report.requests if r.failed)
+    for before, after in itertools.pairwise(buckets):
+        assert (after.start - before.start).total_seconds() == pytest.approx(bucket_s)
+    for bucket in buckets:
+        assert bucket.errors <= bucket.requests
+        assert (bucket.p50_ms is None) == (bucket.p95_ms is None)
+        if bucket.p50_ms is not None and bucket.p95_ms is not None:
+            assert bucket.p50_ms <= bucket.p95_ms
+
+
+@FAST
+@given(reports)
+def test_error_rate_and_p95_agree_with_the_records(report: LoadReport) -> None:
+    failed = [r for r in report.requests if r.failed]
+    ok = sorted(r.latency_ms for r in report.requests if not r.failed)
+    rate = report.error_rate()
+    assert 0.0 <= rate <= 1.0
+    assert rate == (len(failed) / len(report.requests) if report.requests else 0.0)
+    p95 = report.p95_ms()
+    if not ok:
+        assert p95 is None
+        return
+    assert p95 in ok
+    # Nearest rank: at least 95% of the latencies are at most p95, fewer are below it.
+    assert sum(1 for v in ok if v <= p95) >= math.ceil(0.95 * len(ok))
+    assert sum(1 for v in ok if v < p95) < math.ceil(0.95 * len(ok))
+
+
+@FAST
+@given(reports)
+def test_availability_is_a_share_of_buckets_with_requests(report: LoadReport) -> None:
+    availability = report.availability()
+    busy = [b for b in report.series() if b.requests]
+    if not busy:
+        assert availability is None
+        return
+    assert availability is not None and 0.0 <= availability <= 1.0
+    assert availability * len(busy) == pytest.approx(round(availability * len(busy)))
+    if not any(r.failed for r in report.requests):
+        assert availability == 1.0
+    if all(r.failed for r in report.requests):
+        assert availability == 0.0
+
+
+@FAST
+@given(reports, st.floats(-1, 21, allow_nan=False))
+def test_between_splits_a_report_without_losing_requests(report: LoadReport, cut_s: float) -> None:
+    cut = T0 + timedelta(seconds=cut_s)
+    start, end = T0 - timedelta(seconds=1), T0 + timedelta(seconds=30)
+    before, after = report.between(start, cut), report.between(cut, end)
+    assert before.requests + after.requests == report.requests
+    assert report.between(start, end).requests == report.requests
+    failed = sum(1 for r in report.requests if r.failed)
+    assert sum(1 for r in before.requests + after.requests if r.failed) == failed
+
+
+# -- lost tasks ------------------------------------------------------------------------------
+
+
+class FakePostgresContainer:
+    """Answers psql's `SELECT id ... = ANY('{...}')` from ``ids``; remembers each query."""
+
+    def __init__(self, ids: set[int], exit_code: int = 0) -> None:
+        self.ids = ids
+        self.exit_code = exit_code
+        self.queries: list[str] = []
+
+    def exec_run(self, command: list[str]) -> tuple[int, bytes]:
+        assert command[:2] == ["psql", "-h"] and command[-2] == "-tAc"
+        query = command[-1]
+        self.queries.append(query)
+        if self.exit_code:
+            return self.exit_code, b'psql: error: relation "tasks" does not exist'
+        asked = [int(i) for i in query.split("'{")[1].split("}'")[0].split(",")]
+        return 0, "".join(f"{i}\n" for i in asked if i in self.ids).encode()
+
+
+class FakeReplica:
+    def __init__(self, postgres: FakePostgresContainer) -> None:
+        self.postgres = postgres
+
+    def container(self, service: str) -> Any:
+        assert service == "postgres"
+        return self.postgres
+
+
+def test_lost_tasks_asks_in_batches_and_keeps_the_order() -> None:
+    postgres = FakePostgresContainer(set(range(1, 2001)))
+    asked = [*range(2500, 0, -1), 7, 2**63, -3]
+    lost = lost_tasks(FakeReplica(postgres), asked)  # type: ignore[arg-type]
+    assert lost == [*range(2500, 2000, -1), 2**63, -3]
+    assert len(postgres.queries) == math.ceil(2500 / LOST_TASKS_BATCH)
+    assert lost_tasks(FakeReplica(postgres), []) == []  # type: ignore[arg-type]
+
+
+def test_lost_tasks_says_when_psql_fails() -> None:
+    postgres = FakePostgresContainer(set(), exit_code=1)
+    with pytest.raises(ReplicaError, match="relation"):
+        lost_tasks(FakeReplica(postgres), [1])  # type: ignore[arg-type]
