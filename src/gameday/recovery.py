@@ -148,14 +148,16 @@ def _start(replica: Replica, service: str) -> str:
 
 
 def _heal(replica: Replica) -> str:
-    healed = []
-    for gap in missing_connections(replica):
-        if connect(gap.container, gap.network, gap.aliases):
-            healed.append(f"{gap.service} to {gap.network.name}")
-            if gap.service in BACKENDS:
-                # A new address on the network: nginx still has the old one.
-                reload_gateway(replica)
-    return f"reconnected {', '.join(healed)}" if healed else "no service was partitioned"
+    healed = [
+        gap
+        for gap in missing_connections(replica)
+        if connect(gap.container, gap.network, gap.aliases)
+    ]
+    if any(gap.service in BACKENDS for gap in healed):
+        reload_gateway(replica)  # their addresses may be new; nginx resolved the old ones
+    if not healed:
+        return "no service was partitioned"
+    return "reconnected " + ", ".join(f"{gap.service} to {gap.network.name}" for gap in healed)
 
 
 # -- what a human would type -------------------------------------------------------------------

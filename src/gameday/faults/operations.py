@@ -99,15 +99,22 @@ def ensure_running(replica: Replica, service: str) -> str:
     return "started"
 
 
-def reload_gateway(replica: Replica) -> None:
-    """``nginx -s reload`` in the gateway, so that it resolves the backends again.
+def reload_gateway(replica: Replica) -> bool:
+    """``nginx -s reload`` in the gateway, so that it resolves the backends again; whether
+    it reloaded.
 
-    Does nothing when the gateway is not running: it resolves them when it starts.
+    nginx refuses a config whose upstream names do not resolve, so while a backend is down
+    or cut off the reload waits: bringing that backend back reloads then. A gateway that is
+    not running resolves them when it starts.
     """
     gateway = replica.containers().get("gateway")
     if gateway is None or state_of(gateway) != "running":
-        return
-    exec_checked(gateway, ["nginx", "-s", "reload"], "reload nginx in the gateway")
+        return False
+    with docker_errors("resolve the backends in the gateway"):
+        resolved: bool = gateway.exec_run(["getent", "hosts", *BACKENDS]).exit_code == 0
+    if resolved:
+        exec_checked(gateway, ["nginx", "-s", "reload"], "reload nginx in the gateway")
+    return resolved
 
 
 def exec_checked(

@@ -65,7 +65,6 @@ class Partition:
         for service in cut_off:
             container = containers[service]
             aliases = service_networks(config, service).get(self.spec.network, [])
-            connected = connect(container, net, aliases_of(service, container, aliases))
-            # Its address on the network may be new, and nginx resolved the old one.
-            if connected and service in BACKENDS and self.spec.network == "app":
-                reload_gateway(replica)
+            connect(container, net, aliases_of(service, container, aliases))
+        if any(service in BACKENDS for service in cut_off):
+            reload_gateway(replica)  # their addresses may be new; nginx resolved the old ones
