@@ -122,12 +122,11 @@ def exec_checked(
     command: Sequence[str],
     what: str,
     *,
-    user: str = "",
     detach: bool = False,
 ) -> str:
     """Run ``command`` in ``container``; its output, or a FaultError when it failed."""
     with docker_errors(what):
-        result = container.exec_run(list(command), user=user, detach=detach)
+        result = container.exec_run(list(command), detach=detach)
     if detach:
         return ""
     output = (result.output or b"").decode(errors="replace").strip()
