@@ -12,6 +12,7 @@ import json
 import shutil
 import textwrap
 import xml.etree.ElementTree as ET
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,16 @@ import pytest
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = ("-p", "gameday.pytest_plugin")
+
+
+def _plugin_args() -> tuple[str, ...]:
+    """Nothing when gameday is installed with its pytest11 entry point (it loads itself, and
+    ``-p`` would register it twice); ``-p gameday.pytest_plugin`` in a checkout without it."""
+    installed = {ep.value for ep in entry_points(group="pytest11")}
+    return () if "gameday.pytest_plugin" in installed else ("-p", "gameday.pytest_plugin")
+
+
+PLUGIN = _plugin_args()
 
 FAKE_ENGINE_CONFTEST = '''
 from __future__ import annotations
