@@ -27,7 +27,7 @@ from gameday.grading import Measurements, grade
 from gameday.journal import DrillResult, Journal
 from gameday.load import LoadGenerator, LoadReport, lost_tasks
 from gameday.recovery import StepResult, run_step
-from gameday.replica import Replica
+from gameday.replica import Replica, new_run_id
 from gameday.scenario import Scenario
 from gameday.timeline import EventKind, Timeline, utcnow
 
@@ -387,7 +387,7 @@ def run_gameday(
         replica = Replica.attach(replica_run_id)
         replica.progress = progress
         _run_all(replica, scenarios, progress, responder, results, timings)
-        own_run_id = run_id or replica_run_id
+        own_run_id = run_id or new_run_id()  # a run of its own, on a kept replica
     else:
         replica = Replica(compose_file=compose_file, progress=progress, run_id=run_id)
         own_run_id = replica.run_id
