@@ -86,6 +86,7 @@ def up(compose_file: Path, check: bool, timeout_s: float) -> None:
         if check:
             replica.stop()
     if not check:
+        replica.project.discard_env()  # `gameday down` works from labels, not this file
         click.echo(f"\nreplica {replica.run_id} keeps running: `gameday down {replica.run_id}`")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -21,12 +22,27 @@ from testcontainers.compose import DockerCompose
 from gameday import __version__
 from gameday.errors import ComposeFileError
 
-__all__ = ["DEFAULT_COMPOSE_FILE", "REQUIRED_SERVICES", "ComposeProject"]
+__all__ = ["DEFAULT_COMPOSE_FILE", "PUBLISHED_SERVICES", "REQUIRED_SERVICES", "ComposeProject"]
 
 DEFAULT_COMPOSE_FILE = Path(__file__).parent / "stack" / "docker-compose.drill.yml"
 BASE_IMAGE = "gameday-base:bookworm"
 # A drill needs these to inject load and watch detection; other services are free.
 REQUIRED_SERVICES = ("gateway", "prometheus", "alertmanager")
+
+# Services the compose file publishes on 127.0.0.1, at ${GAMEDAY_PORT_<SERVICE>}.
+PUBLISHED_SERVICES = ("gateway", "prometheus", "alertmanager", "proxy", "backend-1", "backend-2")
+
+
+def _port_variable(service: str) -> str:
+    return "GAMEDAY_PORT_" + service.upper().replace("-", "_")
+
+
+def _free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
 
 # Ryuk (testcontainers' reaper) is an image pull, which fails offline; gameday reaps by
 # label instead (ownership.py). Inside a container-like sandbox testcontainers would also
@@ -47,6 +63,10 @@ class ComposeProject:
     # Compose files merged over ``compose_file`` (a fault's broken release, for example);
     # ``config`` reads them, testcontainers' ``docker_compose`` does not.
     override_files: list[Path] = field(default_factory=list)
+    # Host ports on 127.0.0.1, chosen once per replica: a restarted container keeps its
+    # address, so a drill that restarts the gateway does not lose it (Docker would pick a
+    # new random port at every start).
+    ports: dict[str, int] = field(default_factory=dict)
     _env_dir: Path | None = field(default=None, init=False, repr=False)
 
     @property
@@ -60,15 +80,25 @@ class ComposeProject:
             "GAMEDAY_LEASE": self.lease,
             "GAMEDAY_IMAGE_TAG": self.image_tag,
             "GAMEDAY_BASE_IMAGE": os.environ.get("GAMEDAY_BASE_IMAGE", BASE_IMAGE),
+            **{_port_variable(service): str(port) for service, port in self.host_ports().items()},
             **self.extra_env,
         }
+
+    def host_ports(self) -> dict[str, int]:
+        """The 127.0.0.1 port of each published service (chosen now if not yet)."""
+        for service in PUBLISHED_SERVICES:
+            self.ports.setdefault(service, _free_port())
+        return self.ports
 
     def env_file(self) -> Path:
         if self._env_dir is None:
             self._env_dir = Path(tempfile.mkdtemp(prefix=f"gameday-{self.run_id}-"))
         path = self._env_dir / "drill.env"
-        path.write_text("".join(f"{k}={v}\n" for k, v in self.variables().items()))
+        self._write_env(path)
         return path
+
+    def _write_env(self, path: Path) -> None:
+        path.write_text("".join(f"{k}={v}\n" for k, v in self.variables().items()))
 
     def docker_compose(self) -> DockerCompose:
         """testcontainers' DockerCompose for this project (images are built beforehand)."""
@@ -94,19 +124,24 @@ class ComposeProject:
     def config(self) -> dict[str, Any]:
         """The compose file as Compose resolves it, or a ComposeFileError saying why not."""
         self.check_file()
-        cmd = [
-            "docker",
-            "compose",
-            "-f",
-            str(self.compose_file),
-            *[option for file in self.override_files for option in ("-f", str(file))],
-            "--env-file",
-            str(self.env_file()),
-            "config",
-            "--format",
-            "json",
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        # A throwaway env file: config() is also called on replicas this process only
+        # looks at, whose env file nobody would remove.
+        with tempfile.TemporaryDirectory(prefix="gameday-config-") as scratch:
+            env_file = Path(scratch) / "drill.env"
+            self._write_env(env_file)
+            cmd = [
+                "docker",
+                "compose",
+                "-f",
+                str(self.compose_file),
+                *[option for file in self.override_files for option in ("-f", str(file))],
+                "--env-file",
+                str(env_file),
+                "config",
+                "--format",
+                "json",
+            ]
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = result.stderr.strip() or result.stdout.strip()
             raise ComposeFileError(f"{self.compose_file}: not a valid compose file: {detail}")

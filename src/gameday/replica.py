@@ -173,8 +173,18 @@ class Replica:
 
     @classmethod
     def attach(cls, run_id: str) -> Replica:
-        """A handle on a replica that is already running (for status and endpoints)."""
-        return cls(run_id=run_id)
+        """A handle on a replica that is already running (for status, endpoints, drills)."""
+        replica = cls(run_id=run_id)
+        leases = {c.labels.get(ownership.LABEL_LEASE) for c in replica.containers().values()}
+        if len(leases) == 1:
+            # Compose commands on the replica (a redeploy) must keep its lease and ports.
+            replica.project.lease = leases.pop() or ownership.MANUAL
+        for service in PUBLISHED:
+            try:
+                replica.project.ports[service] = replica.endpoint(service).port
+            except ReplicaError:
+                continue  # not running now: a port is chosen if it is ever started again
+        return replica
 
     @staticmethod
     def health_of(container: Container) -> str:
