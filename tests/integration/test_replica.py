@@ -61,9 +61,7 @@ def test_the_second_read_of_a_task_is_a_redis_cache_hit(replica: Replica) -> Non
     assert second.status_code == 200
     assert second.json()["title"] == "cache me"
     assert cache_hits(replica) == before + 1
-    _, keys = replica.container("redis").exec_run(
-        ["redis-cli", "EXISTS", f"task:{task_id}"]
-    )
+    _, keys = replica.container("redis").exec_run(["redis-cli", "EXISTS", f"task:{task_id}"])
     assert keys.decode().strip() == "1"
 
 

@@ -228,7 +228,10 @@ def test_health_reports_both_dependencies_and_the_build(stack: Stack) -> None:
     assert stack.metric("taskapi_cache_up") == 1.0
     assert stack.metric("taskapi_build_info", backend=BACKEND_NAME, version=APP_VERSION) == 1.0
     # The background probe times SELECT 1 once a second.
-    _wait_for("probe round trips", lambda: stack.metric("taskapi_db_roundtrip_seconds_count", kind="probe") > 1)
+    _wait_for(
+        "probe round trips",
+        lambda: stack.metric("taskapi_db_roundtrip_seconds_count", kind="probe") > 1,
+    )
 
 
 def test_created_task_is_committed_in_postgres(stack: Stack) -> None:
