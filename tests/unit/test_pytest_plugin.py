@@ -298,7 +298,7 @@ def test_junit_xml_carries_the_measurements_as_properties(project: pytest.Pytest
 
 def test_the_fixtures_drill_from_a_test_function(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_drills=textwrap.dedent(
+        test_drills_from_functions=textwrap.dedent(
             """
             import pytest
             from gameday.scenario import load_scenario
@@ -323,7 +323,7 @@ def test_the_fixtures_drill_from_a_test_function(project: pytest.Pytester) -> No
             """
         )
     )
-    result = project.runpytest(*PLUGIN, "test_drills.py", "--junitxml=junit.xml")
+    result = project.runpytest(*PLUGIN, "test_drills_from_functions.py", "--junitxml=junit.xml")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         ["*_ test_fails_with_reasons _*", "drill must-fail-db (Must fail) failed its grade:"]
