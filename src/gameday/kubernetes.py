@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gameday.chaostoolkit.generate import GeneratedExperiment, render
 from gameday.errors import InputError
 
 __all__ = [
@@ -237,12 +238,13 @@ def experiment_for(drill: K8sDrill) -> dict[str, Any]:
     }
 
 
-def generate(out_dir: Path = DEFAULT_EXPERIMENTS) -> dict[Path, str]:
-    """Each drill's experiment file and its text."""
-    return {
-        out_dir / f"{drill.name}.json": json.dumps(experiment_for(drill), indent=2) + "\n"
+def generate(out_dir: Path = DEFAULT_EXPERIMENTS) -> list[GeneratedExperiment]:
+    """Each drill's experiment file and its text (``chaostoolkit.generate.write`` and
+    ``stale`` take them, as they take the scenarios' experiments)."""
+    return [
+        GeneratedExperiment(out_dir / f"{drill.name}.json", render(experiment_for(drill)))
         for drill in DRILLS
-    }
+    ]
 
 
 # -- the guard, as a Chaos Toolkit control -------------------------------------------------
