@@ -338,6 +338,53 @@ def list_scenarios(paths: tuple[Path, ...]) -> None:
 
 
 @cli.group()
+def experiments() -> None:
+    """Chaos Toolkit experiments generated from the scenarios."""
+
+
+@experiments.command("generate")
+@click.option("--check", is_flag=True, help="Only say which experiments are out of date.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("experiments"),
+    show_default=True,
+)
+def experiments_generate(check: bool, out: Path) -> None:
+    """Write experiments/*.json from scenarios/ (and the Kubernetes ones), or --check them."""
+    from gameday import kubernetes
+    from gameday.chaostoolkit.generate import generate, stale, write
+
+    found = generate([DEFAULT_SCENARIOS], out) + kubernetes.generate(out / "kubernetes")
+    if check:
+        drifted = stale(found)
+        for path in drifted:
+            click.echo(f"out of date: {path}")
+        if drifted:
+            raise InputError(
+                "experiments differ from the scenarios: run `gameday experiments generate`"
+            )
+        click.echo(f"{len(found)} experiments match their scenarios")
+        return
+    for path in write(found):
+        click.echo(f"wrote {path}")
+
+
+@cli.group()
+def k8s() -> None:
+    """Drills of a Kubernetes namespace (chaostoolkit-kubernetes)."""
+
+
+@k8s.command("plan")
+@click.option("--namespace", required=True, help="The namespace to drill (must be allowed).")
+def k8s_plan(namespace: str) -> None:
+    """Print what the Kubernetes drills would do in NAMESPACE, without doing it."""
+    from gameday import kubernetes
+
+    click.echo(kubernetes.plan(namespace))
+
+
+@cli.group()
 def proxy() -> None:
     """The Toxiproxy-compatible network-fault proxy."""
 
