@@ -9,6 +9,7 @@ here: only "do this to the replica, and say clearly when it did not work".
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import subprocess
 import tempfile
@@ -26,7 +27,7 @@ from gameday import ownership
 from gameday.compose import ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import FaultError
-from gameday.proxy_client import ProxyClient
+from gameday.proxy_client import PROXY_URL_ENV, ProxyClient
 from gameday.replica import Replica
 
 __all__ = [
@@ -141,8 +142,10 @@ def psql(replica: Replica, sql: str, what: str) -> str:
 
 
 def proxy_client(replica: Replica) -> ProxyClient:
-    """The client of this replica's network-fault proxy (its published API port)."""
-    return ProxyClient(replica.endpoint("proxy").url)
+    """The client of this replica's network-fault proxy: ``GAMEDAY_PROXY_URL`` when set
+    (a real Toxiproxy put in its place), else the proxy service's published API port."""
+    override = os.environ.get(PROXY_URL_ENV)
+    return ProxyClient(override or replica.endpoint("proxy").url)
 
 
 # -- networks ------------------------------------------------------------------------------
