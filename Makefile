@@ -34,6 +34,8 @@ typecheck:
 
 bench: setup
 	$(BIN)/python benchmarks/bench_replica.py
+	$(BIN)/python benchmarks/bench_proxy.py
+	$(BIN)/python benchmarks/bench_gameday.py
 
 clean:
 	-$(BIN)/gameday cleanup
