@@ -43,31 +43,6 @@ __all__ = [
 ]
 
 # The alerts the service outage playbook names (see stack/config/rules).
-PLAYBOOK_ALERTS = (
-    "ServiceDown",
-    "DatabaseDown",
-    "HighDatabaseConnections",
-    "RedisDown",
-    "LowRedisHitRate",
-    "HighResponseTime",
-    "NetworkLatency",
-)
-# Services of the bundled replica that faults and steps may name.
-SERVICES = (
-    "gateway",
-    "backend-1",
-    "backend-2",
-    "postgres",
-    "redis",
-    "proxy",
-    "prometheus",
-    "alertmanager",
-    "blackbox",
-    "postgres-exporter",
-    "redis-exporter",
-    "nginx-exporter",
-)
-
 AlertName = Literal[
     "ServiceDown",
     "DatabaseDown",
@@ -77,6 +52,7 @@ AlertName = Literal[
     "HighResponseTime",
     "NetworkLatency",
 ]
+# Services of the bundled replica that faults and steps may name.
 Service = Literal[
     "gateway",
     "backend-1",
@@ -91,6 +67,8 @@ Service = Literal[
     "redis-exporter",
     "nginx-exporter",
 ]
+PLAYBOOK_ALERTS: tuple[str, ...] = get_args(AlertName)
+SERVICES: tuple[str, ...] = get_args(Service)
 Network = Literal["app", "data"]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 Fraction = Annotated[float, Field(ge=0, le=1)]

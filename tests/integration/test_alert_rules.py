@@ -10,6 +10,7 @@ import pytest
 
 from gameday import __version__
 from gameday.compose import DEFAULT_COMPOSE_FILE
+from gameday.scenario import PLAYBOOK_ALERTS
 
 pytestmark = pytest.mark.docker
 
@@ -55,14 +56,6 @@ def test_every_playbook_alert_passes_its_promtool_unit_tests() -> None:
 def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test() -> None:
     rules = (RULES / "playbook-alerts.yml").read_text()
     tests = (TESTS / "playbook-alerts.test.yml").read_text()
-    for alert in (
-        "ServiceDown",
-        "DatabaseDown",
-        "HighDatabaseConnections",
-        "RedisDown",
-        "LowRedisHitRate",
-        "HighResponseTime",
-        "NetworkLatency",
-    ):
+    for alert in PLAYBOOK_ALERTS:
         assert f"alert: {alert}\n" in rules, f"no rule for {alert}"
         assert f"alertname: {alert}\n" in tests, f"no firing test for {alert}"
