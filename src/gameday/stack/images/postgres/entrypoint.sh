@@ -13,6 +13,15 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pid=$!
   until pg_isready -q -h /run/postgresql; do sleep 0.1; done
   createdb -h /run/postgresql "${POSTGRES_DB:-labelmint}"
+  # The application's own role: not a superuser, so that a client leaking connections
+  # can never take the slots reserved for the DBA (and for gameday's own checks).
+  if [ -n "${POSTGRES_APP_USER:-}" ]; then
+    psql -qX -h /run/postgresql -d "${POSTGRES_DB:-labelmint}" -v ON_ERROR_STOP=1 \
+      -v user="$POSTGRES_APP_USER" -v password="${POSTGRES_APP_PASSWORD:?}" <<'SQL'
+CREATE ROLE :"user" LOGIN PASSWORD :'password';
+SELECT format('ALTER DATABASE %I OWNER TO %I', current_database(), :'user') \gexec
+SQL
+  fi
   kill -INT "$pid"; wait "$pid" || true
 fi
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql \
