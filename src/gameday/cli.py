@@ -410,7 +410,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="gameday", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("gameday: interrupted; everything started was removed", err=True)
+        click.echo(
+            "gameday: interrupted; injected faults were reverted and what this run "
+            "started was removed",
+            err=True,
+        )
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -424,5 +428,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"gameday: error: Docker failed: {first}", err=True)
         sys.exit(3)
     except KeyboardInterrupt:
-        click.echo("gameday: interrupted; everything started was removed", err=True)
+        click.echo(
+            "gameday: interrupted; injected faults were reverted and what this run "
+            "started was removed",
+            err=True,
+        )
         sys.exit(130)

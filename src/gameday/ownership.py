@@ -53,8 +53,12 @@ def _start_ticks(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # Field 22, counted after the command name, which may itself hold spaces.
-    return stat.rsplit(")", 1)[1].split()[19]
+    # Fields after the command name, which may itself hold spaces: the state is field 3,
+    # the start time field 22. A zombie (killed, not yet reaped) runs no more code.
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def current_lease() -> str:

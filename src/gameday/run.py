@@ -159,7 +159,8 @@ class DrillSession:
 
     def start(self) -> None:
         """Revert what a dead drill left, then start the alert watch and the load."""
-        revert_leftovers(self.replica)
+        for entry in revert_leftovers(self.replica):
+            self.progress(f"  reverted a fault a dead drill left: {entry.spec.type}")
         self.watch.start()
         self.load.start()
 

@@ -36,3 +36,28 @@ def test_kept_manual_and_foreign_leases_are_never_reaped() -> None:
     assert ownership.lease_is_alive(ownership.MANUAL)
     assert ownership.lease_is_alive("pid:some-other-host:1:1")
     assert ownership.lease_is_alive("garbage")
+
+
+def test_a_killed_process_not_yet_reaped_holds_no_lease() -> None:
+    import signal
+    import time
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from gameday import ownership; print(ownership.current_lease(),"
+            " flush=True); import time; time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    lease = child.stdout.readline().strip()
+    assert ownership.lease_is_alive(lease)
+    child.send_signal(signal.SIGKILL)
+    time.sleep(0.5)  # dead, but a zombie until we wait() for it
+    try:
+        assert not ownership.lease_is_alive(lease)
+    finally:
+        child.wait()
