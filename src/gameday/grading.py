@@ -189,8 +189,20 @@ def _data(scenario: Scenario, m: Measurements) -> list[Check]:
 
 
 def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
-    # Noise is reported, not failed: an extra alert is a finding, not a broken playbook.
-    return [Check("unexpected alerts", True, ", ".join(m.noise) or "none", "reported")]
+    # By default noise is a finding, not a broken playbook; a scenario can make it fail.
+    measured = ", ".join(m.noise) or "none"
+    if scenario.detection.noise == "report":
+        return [Check("unexpected alerts", True, measured, "reported")]
+    ok = not m.noise
+    return [
+        Check(
+            "unexpected alerts",
+            ok,
+            measured,
+            "none",
+            "" if ok else f"unexpected alerts fired: {measured}",
+        )
+    ]
 
 
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (

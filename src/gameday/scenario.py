@@ -203,6 +203,9 @@ class Detection(_Strict):
     expect: list[AlertName] = Field(min_length=1)
     within_s: Seconds = 300
     allow: list[AlertName] = Field(default_factory=list)  # may fire too without being noise
+    # What other alerts firing means: a finding in the report, or a failed drill (for a
+    # team that wants its alerting kept quiet).
+    noise: Literal["report", "fail"] = "report"
 
 
 class Recovery(_Strict):

@@ -94,3 +94,12 @@ def test_unexpected_alerts_are_reported_but_do_not_fail(scenario: Scenario) -> N
     assert result.passed
     noise = next(c for c in result.checks if c.name == "unexpected alerts")
     assert noise.measured == "RedisDown"
+
+
+def test_a_scenario_can_make_unexpected_alerts_fail_the_drill(scenario: Scenario) -> None:
+    strict = scenario.model_copy(
+        update={"detection": scenario.detection.model_copy(update={"noise": "fail"})}
+    )
+    assert grade(strict, measured()).passed
+    result = grade(strict, measured(noise=("RedisDown", "NetworkLatency")))
+    assert result.reasons == ["unexpected alerts fired: RedisDown, NetworkLatency"]
