@@ -172,6 +172,11 @@ def _load_scenarios(paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
         raise click.UsageError("give scenario files or --all, not both")
     if not run_all and not paths:
         raise click.UsageError("name scenario files to run, or --all for every one in scenarios/")
+    if run_all and not DEFAULT_SCENARIOS.is_dir():
+        raise InputError(
+            f"--all runs the scenarios in ./{DEFAULT_SCENARIOS}, and there is no such directory "
+            f"in {Path.cwd()}: run from the project's root, or name scenario files"
+        )
     return load_all(list(paths) or [DEFAULT_SCENARIOS])
 
 
