@@ -25,4 +25,6 @@ SQL
   kill -INT "$pid"; wait "$pid" || true
 fi
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql \
-  -c max_connections="${POSTGRES_MAX_CONNECTIONS:-40}" -c fsync=on -c log_min_messages=warning
+  -c max_connections="${POSTGRES_MAX_CONNECTIONS:-40}" \
+  -c superuser_reserved_connections="${POSTGRES_SUPERUSER_RESERVED:-3}" \
+  -c fsync=on -c log_min_messages=warning
