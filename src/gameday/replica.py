@@ -86,7 +86,6 @@ class Replica:
         self.project = ComposeProject(run_id=self.run_id, lease=lease, compose_file=compose_file)
         self.progress = progress
         self.ready_timeout_s = ready_timeout_s
-        self._endpoints: dict[str, Endpoint] = {}
         self._last_progress = ""
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -286,19 +285,18 @@ class Replica:
     # -- addresses -------------------------------------------------------------------------
 
     def endpoint(self, service: str) -> Endpoint:
-        """Where ``service`` listens on 127.0.0.1 (only published services have one)."""
-        if service not in self._endpoints:
-            port = PUBLISHED.get(service)
-            if port is None:
-                raise ReplicaError(f"service {service!r} is not published to the host")
-            container = self.container(service)
-            container.reload()
-            bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
-            if not bindings:
-                raise ReplicaError(f"service {service!r} publishes no port for {port}/tcp")
-            self._endpoints[service] = Endpoint("127.0.0.1", int(bindings[0]["HostPort"]))
-        return self._endpoints[service]
+        """Where ``service`` listens on 127.0.0.1 now (only published services have one).
 
-    def forget_endpoint(self, service: str) -> None:
-        """Drop a cached address (after a container was recreated its port may differ)."""
-        self._endpoints.pop(service, None)
+        Read from the container each time rather than cached: the bundled replica keeps
+        its ports for life, but a compose file that lets Docker pick them gets a new port
+        whenever a drill restarts or recreates a container.
+        """
+        port = PUBLISHED.get(service)
+        if port is None:
+            raise ReplicaError(f"service {service!r} is not published to the host")
+        container = self.container(service)
+        bindings = container.attrs["NetworkSettings"]["Ports"] or {}
+        published = bindings.get(f"{port}/tcp") or []
+        if not published:
+            raise ReplicaError(f"service {service!r} publishes no port for {port}/tcp")
+        return Endpoint("127.0.0.1", int(published[0]["HostPort"]))

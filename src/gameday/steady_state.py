@@ -33,8 +33,6 @@ class ServiceAddresses(Protocol):
 
     def endpoint(self, service: str) -> Endpoint: ...
 
-    def forget_endpoint(self, service: str) -> None: ...
-
 
 def check(
     replica: ServiceAddresses,
@@ -96,8 +94,6 @@ def _health_problem(replica: ServiceAddresses, service: str) -> str:
     except httpx.TimeoutException:
         return f"{service} /health did not answer within {HEALTH_TIMEOUT_S:g} s"
     except httpx.HTTPError as exc:
-        # A restarted container may publish a new port: look it up again next time.
-        replica.forget_endpoint(service)
         return f"{service} /health did not answer ({type(exc).__name__})"
     if response.status_code != 200:
         return f"{service} /health answered {response.status_code}"

@@ -133,7 +133,6 @@ def backend_health(replica: Replica, backend: str) -> tuple[int, str]:
         response = httpx.get(f"{replica.endpoint(backend).url}/health", timeout=2)
         return response.status_code, str(response.json().get("version", ""))
     except (httpx.HTTPError, ValueError):
-        replica.forget_endpoint(backend)  # recreated: maybe on a new port
         return 0, ""
 
 

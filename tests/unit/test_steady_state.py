@@ -29,7 +29,6 @@ class FakeReplica:
 
     def __init__(self, services: dict[str, FakeGateway]) -> None:
         self.urls = {name: fake.url for name, fake in services.items()}
-        self.forgotten: list[str] = []
 
     def endpoint(self, service: str) -> Endpoint:
         if service not in self.urls:
@@ -37,9 +36,6 @@ class FakeReplica:
         parts = urlsplit(self.urls[service])
         assert parts.hostname and parts.port
         return Endpoint(parts.hostname, parts.port)
-
-    def forget_endpoint(self, service: str) -> None:
-        self.forgotten.append(service)
 
 
 class Stack:
@@ -82,11 +78,10 @@ def test_each_unhealthy_service_is_named(fakes: Stack) -> None:
     assert problems == ["gateway /health answered 502", "backend-1 /health answered 503"]
 
 
-def test_a_service_that_does_not_answer_is_looked_up_again(fakes: Stack) -> None:
+def test_a_service_that_does_not_answer_is_named(fakes: Stack) -> None:
     fakes.services["backend-2"].__exit__(None, None, None)
     problems = check(fakes.replica, SteadyState(), fakes.watch, None)
     assert problems == ["backend-2 /health did not answer (ConnectError)"]
-    assert fakes.replica.forgotten == ["backend-2"]
 
 
 def test_a_service_without_an_address_is_a_problem(fakes: Stack) -> None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from gameday.errors import FaultError, ProxyError
 from gameday.faults.operations import proxy_client, state_of
-from gameday.proxy_client import ProxyClient, ProxyNotFound, ProxyUnreachable
+from gameday.proxy_client import ProxyClient, ProxyNotFound
 from gameday.replica import Replica
 from gameday.scenario import LinkDownFault, LinkToxicFault
 
@@ -53,12 +53,7 @@ def with_proxy(replica: Replica, what: str, action: Callable[[ProxyClient], None
     if state_of(replica.container("proxy")) not in ("running", "paused"):
         return False
     try:
-        try:
-            action(proxy_client(replica))
-        except ProxyUnreachable:
-            # A restarted proxy publishes a new port: look it up once more.
-            replica.forget_endpoint("proxy")
-            action(proxy_client(replica))
+        action(proxy_client(replica))
     except ProxyError as exc:
         raise FaultError(f"{what}: {exc}") from exc
     return True

@@ -77,9 +77,8 @@ def state_of(container: Container) -> str:
 
 
 def restarted(replica: Replica, service: str) -> None:
-    """Tell the replica a service's container (re)started: its published port may be new,
-    and the gateway resolved the backends' addresses only when it loaded its config."""
-    replica.forget_endpoint(service)
+    """After a service's container (re)started: the gateway resolved the backends'
+    addresses only when it loaded its config, so it must load it again."""
     if service in BACKENDS:
         reload_gateway(replica)
 
