@@ -91,7 +91,8 @@ def up(compose_file: Path, check: bool, timeout_s: float) -> None:
 
 
 def _print_endpoints(replica: object) -> None:
-    from gameday.replica import PUBLISHED, Replica
+    from gameday.compose import PUBLISHED
+    from gameday.replica import Replica
 
     assert isinstance(replica, Replica)
     click.echo(f"replica {replica.run_id} ({replica.project.name}) is ready:")

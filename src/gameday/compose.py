@@ -22,15 +22,23 @@ from testcontainers.compose import DockerCompose
 from gameday import __version__
 from gameday.errors import ComposeFileError
 
-__all__ = ["DEFAULT_COMPOSE_FILE", "PUBLISHED_SERVICES", "REQUIRED_SERVICES", "ComposeProject"]
+__all__ = ["DEFAULT_COMPOSE_FILE", "PUBLISHED", "REQUIRED_SERVICES", "ComposeProject"]
 
 DEFAULT_COMPOSE_FILE = Path(__file__).parent / "stack" / "docker-compose.drill.yml"
 BASE_IMAGE = "gameday-base:bookworm"
 # A drill needs these to inject load and watch detection; other services are free.
 REQUIRED_SERVICES = ("gateway", "prometheus", "alertmanager")
 
-# Services the compose file publishes on 127.0.0.1, at ${GAMEDAY_PORT_<SERVICE>}.
-PUBLISHED_SERVICES = ("gateway", "prometheus", "alertmanager", "proxy", "backend-1", "backend-2")
+# The services the host may talk to, and their container ports: the compose file
+# publishes each on 127.0.0.1 at ${GAMEDAY_PORT_<SERVICE>}.
+PUBLISHED = {
+    "gateway": 8080,
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "proxy": 8474,
+    "backend-1": 8000,
+    "backend-2": 8000,
+}
 
 
 def _port_variable(service: str) -> str:
@@ -86,7 +94,7 @@ class ComposeProject:
 
     def host_ports(self) -> dict[str, int]:
         """The 127.0.0.1 port of each published service (chosen now if not yet)."""
-        for service in PUBLISHED_SERVICES:
+        for service in PUBLISHED:
             self.ports.setdefault(service, _free_port())
         return self.ports
 

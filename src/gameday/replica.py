@@ -24,7 +24,7 @@ import httpx
 from docker.models.containers import Container
 
 from gameday import ownership
-from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
+from gameday.compose import DEFAULT_COMPOSE_FILE, PUBLISHED, ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import ReplicaError, ServiceUnhealthy
 
@@ -32,15 +32,6 @@ __all__ = ["Endpoint", "Replica", "new_run_id"]
 
 Progress = Callable[[str], None]
 
-# Container port of each service that the host may talk to (all published on 127.0.0.1).
-PUBLISHED = {
-    "gateway": 8080,
-    "prometheus": 9090,
-    "alertmanager": 9093,
-    "proxy": 8474,
-    "backend-1": 8000,
-    "backend-2": 8000,
-}
 LOG_LINES_ON_FAILURE = 20
 
 
