@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import docker.errors
 import httpx
 
 from gameday import scenario
@@ -396,14 +395,7 @@ def lost_tasks(replica: Replica, task_ids: Sequence[int]) -> list[int]:
 
 
 def _psql_ids(replica: Replica, query: str) -> list[int]:
-    command = ["psql", "-h", "/run/postgresql", "-U", "postgres", "-d", "labelmint"]
-    try:
-        exit_code, output = replica.container("postgres").exec_run([*command, "-tAc", query])
-    except docker.errors.APIError as exc:
-        raise ReplicaError(f"cannot run psql in the postgres container: {exc}") from exc
-    text = bytes(output or b"").decode(errors="replace")
-    if exit_code != 0:
-        raise ReplicaError(f"psql could not list tasks (exit {exit_code}): {text.strip()[:300]}")
+    text = replica.psql(query)
     try:
         return [int(line) for line in text.split()]
     except ValueError:

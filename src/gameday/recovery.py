@@ -23,7 +23,6 @@ from gameday.faults.deploy import rollback
 from gameday.faults.link import with_proxy
 from gameday.faults.operations import (
     BACKENDS,
-    PSQL,
     connect,
     docker_errors,
     missing_connections,
@@ -36,7 +35,7 @@ from gameday.faults.operations import (
 )
 from gameday.faults.service import STOP_GRACE_S
 from gameday.proxy_client import ProxyClient
-from gameday.replica import Replica
+from gameday.replica import PSQL, Replica
 from gameday.scenario import RecoveryStep, RollbackStep, ServiceStep, SimpleStep, WaitStep
 from gameday.timeline import utcnow
 

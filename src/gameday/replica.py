@@ -28,11 +28,13 @@ from gameday.compose import DEFAULT_COMPOSE_FILE, PUBLISHED, ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import ReplicaError, ServiceUnhealthy
 
-__all__ = ["Endpoint", "Replica", "new_run_id"]
+__all__ = ["PSQL", "Endpoint", "Replica", "new_run_id"]
 
 Progress = Callable[[str], None]
 
 LOG_LINES_ON_FAILURE = 20
+PSQL = ("psql", "-h", "/run/postgresql", "-U", "postgres", "-d", "labelmint", "-tAXq")
+PSQL_PATIENCE_S = 5.0
 
 
 def new_run_id() -> str:
@@ -272,6 +274,28 @@ class Replica:
         if unevaluated:
             return f"rule groups not evaluated yet: {', '.join(unevaluated)}"
         return ""
+
+    # -- the database ------------------------------------------------------------------------
+
+    def psql(self, sql: str) -> str:
+        """Run ``sql`` as the superuser in the postgres container; its unaligned output.
+
+        When clients flood PostgreSQL (the connection exhaustion drill), even a superuser
+        can be turned away for a moment: the server starts a backend for every attempt
+        before it checks the reserved slots. Such a refusal is retried for a few seconds.
+        """
+        deadline = time.monotonic() + PSQL_PATIENCE_S
+        while True:
+            try:
+                exit_code, output = self.container("postgres").exec_run([*PSQL, "-c", sql])
+            except docker.errors.APIError as exc:
+                raise ReplicaError(f"cannot run psql in the postgres container: {exc}") from exc
+            text = bytes(output or b"").decode(errors="replace").strip()
+            if exit_code == 0:
+                return text
+            if "too many clients" not in text or time.monotonic() > deadline:
+                raise ReplicaError(f"psql failed (exit code {exit_code}): {text[-500:]}")
+            time.sleep(0.1)
 
     # -- addresses -------------------------------------------------------------------------
 

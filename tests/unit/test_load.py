@@ -23,6 +23,7 @@ from gameday.load import (
     lost_tasks,
     percentile,
 )
+from gameday.replica import Replica
 from gameday.scenario import Load
 from gameday.timeline import EventKind, Timeline
 
@@ -268,7 +269,7 @@ class FakePostgresContainer:
         self.queries: list[str] = []
 
     def exec_run(self, command: list[str]) -> tuple[int, bytes]:
-        assert command[:2] == ["psql", "-h"] and command[-2] == "-tAc"
+        assert command[:2] == ["psql", "-h"] and command[-2] == "-c"
         query = command[-1]
         self.queries.append(query)
         if self.exit_code:
@@ -284,6 +285,9 @@ class FakeReplica:
     def container(self, service: str) -> Any:
         assert service == "postgres"
         return self.postgres
+
+    # The real psql runner, over the fake container.
+    psql = Replica.psql
 
 
 def test_lost_tasks_asks_in_batches_and_keeps_the_order() -> None:

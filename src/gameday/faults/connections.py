@@ -70,22 +70,10 @@ exit 0
 """
 
 
-def count_sessions(replica: Replica, *, patience_s: float = 5.0) -> int:
-    """How many sessions the fault holds right now.
-
-    While the holder's psqls connect, each refused one still takes a server slot for a
-    moment (PostgreSQL checks the reserved slots only after starting a backend), so even
-    a superuser can briefly find the server full: such a refusal is retried.
-    """
+def count_sessions(replica: Replica) -> int:
+    """How many sessions the fault holds right now."""
     sql = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'"
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            return int(psql(replica, sql, "count the held sessions"))
-        except FaultError as exc:
-            if "too many clients" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(POLL_S)
+    return int(psql(replica, sql, "count the held sessions"))
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,12 @@ from docker.models.networks import Network
 from gameday import ownership
 from gameday.compose import ComposeProject
 from gameday.docker_engine import client
-from gameday.errors import FaultError
+from gameday.errors import FaultError, ReplicaError
 from gameday.proxy_client import PROXY_URL_ENV, ProxyClient
 from gameday.replica import Replica
 
 __all__ = [
     "BACKENDS",
-    "PSQL",
     "Detached",
     "aliases_of",
     "compose_config",
@@ -55,7 +54,6 @@ __all__ = [
 
 BACKENDS = ("backend-1", "backend-2")
 # psql over the postgres container's own socket, where local connections are trusted.
-PSQL = ("psql", "-h", "/run/postgresql", "-U", "postgres", "-d", "labelmint", "-tAXq")
 COMPOSE_TIMEOUT_S = 60.0
 
 
@@ -136,8 +134,11 @@ def exec_checked(
 
 
 def psql(replica: Replica, sql: str, what: str) -> str:
-    """Run ``sql`` as the superuser in the postgres container; its unaligned output."""
-    return exec_checked(replica.container("postgres"), [*PSQL, "-c", sql], what)
+    """``Replica.psql``, failing as a FaultError that says ``what`` failed."""
+    try:
+        return replica.psql(sql)
+    except ReplicaError as exc:
+        raise FaultError(f"{what}: {exc}") from exc
 
 
 def proxy_client(replica: Replica) -> ProxyClient:
