@@ -23,6 +23,7 @@ from gameday.errors import GamedayError, InputError
 
 if TYPE_CHECKING:
     from gameday.journal import Journal
+    from gameday.replica import Replica
     from gameday.run import Responder
     from gameday.scenario import Scenario
 
@@ -90,11 +91,9 @@ def up(compose_file: Path, check: bool, timeout_s: float) -> None:
         click.echo(f"\nreplica {replica.run_id} keeps running: `gameday down {replica.run_id}`")
 
 
-def _print_endpoints(replica: object) -> None:
+def _print_endpoints(replica: Replica) -> None:
     from gameday.compose import PUBLISHED
-    from gameday.replica import Replica
 
-    assert isinstance(replica, Replica)
     click.echo(f"replica {replica.run_id} ({replica.project.name}) is ready:")
     for service in PUBLISHED:
         click.echo(f"  {service:<13} {replica.endpoint(service).url}")

@@ -343,8 +343,11 @@ def _measure(
     alert_mttd: dict[str, float | None] = {}
     for alert in scenario.detection.expect:
         fired = detection.first_firing(alert)
-        ok = injected_at is not None and fired is not None and fired >= injected_at
-        alert_mttd[alert] = (fired - injected_at).total_seconds() if ok else None  # type: ignore[operator]
+        # An alert that fired before the fault went in is not this fault's detection.
+        if fired is not None and injected_at is not None and fired >= injected_at:
+            alert_mttd[alert] = _seconds_between(injected_at, fired)
+        else:
+            alert_mttd[alert] = None
     window = load.between(injected_at, steady_at or utcnow()) if injected_at else load
     return Measurements(
         alert_mttd_s=alert_mttd,
