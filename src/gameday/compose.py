@@ -8,6 +8,7 @@ never share a project name, so two replicas can run side by side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -45,11 +46,19 @@ def _port_variable(service: str) -> str:
     return "GAMEDAY_PORT_" + service.upper().replace("-", "_")
 
 
-def _free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` different ports on 127.0.0.1 that nothing listens on now.
+
+    The sockets stay open until all are chosen: closed one by one, the kernel may hand
+    out the same port twice.
+    """
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
 
 
 # Ryuk (testcontainers' reaper) is an image pull, which fails offline; gameday reaps by
@@ -94,8 +103,8 @@ class ComposeProject:
 
     def host_ports(self) -> dict[str, int]:
         """The 127.0.0.1 port of each published service (chosen now if not yet)."""
-        for service in PUBLISHED:
-            self.ports.setdefault(service, _free_port())
+        missing = [service for service in PUBLISHED if service not in self.ports]
+        self.ports.update(zip(missing, _free_ports(len(missing)), strict=True))
         return self.ports
 
     def env_file(self) -> Path:

@@ -35,6 +35,9 @@ Progress = Callable[[str], None]
 LOG_LINES_ON_FAILURE = 20
 PSQL = ("psql", "-h", "/run/postgresql", "-U", "postgres", "-d", "labelmint", "-tAXq")
 PSQL_PATIENCE_S = 5.0
+PORT_ATTEMPTS = 3
+# How Docker says a host port is taken: by another container, or by another process.
+PORT_CLASHES = ("port is already allocated", "address already in use")
 
 
 def new_run_id() -> str:
@@ -126,6 +129,20 @@ class Replica:
         self.progress(f"replica {self.project.name}: removed in {time.monotonic() - started:.1f} s")
 
     def _compose_up(self, started: float) -> None:
+        """Run `compose up`; if another process took one of the chosen host ports between
+        their choice and Docker's bind, choose new ones and try again."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._compose_up_once(started)
+                return
+            except ReplicaError as exc:
+                if not any(c in str(exc) for c in PORT_CLASHES) or attempt == PORT_ATTEMPTS:
+                    raise
+                self.progress(f"replica {self.project.name}: a host port was taken; retrying")
+                ownership.remove_run(self.run_id)
+                self.project.ports.clear()
+
+    def _compose_up_once(self, started: float) -> None:
         """Run `compose up` in the background and report health while it works.
 
         Compose itself waits for `depends_on` conditions, which can take a while; watching
@@ -140,6 +157,10 @@ class Replica:
                 up.result()
             except subprocess.CalledProcessError as exc:
                 stderr = (exc.stderr or b"").decode(errors="replace").strip()
+                if any(clash in stderr for clash in PORT_CLASHES):
+                    raise ReplicaError(
+                        f"replica {self.project.name}: {stderr.splitlines()[-1]}"
+                    ) from exc
                 self._raise_for_unhealthy(fallback=stderr)
 
     # -- readiness -----------------------------------------------------------------------

@@ -116,3 +116,18 @@ def test_leftovers_of_a_killed_process_are_reaped_by_the_next_cleanup(tmp_path: 
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def test_a_host_port_taken_before_docker_binds_it_is_chosen_again() -> None:
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        replica = Replica()
+        replica.project.ports["gateway"] = taken  # as if another process got there first
+        with replica:
+            assert replica.endpoint("gateway").port != taken
+            assert httpx.get(f"{replica.endpoint('gateway').url}/gateway/health").status_code == 200
+    assert _left_in_docker(replica.run_id) is None
