@@ -18,11 +18,11 @@ import click
 import docker.errors
 
 from gameday import __version__, ownership
-from gameday.compose import DEFAULT_COMPOSE_FILE, ComposeProject
 from gameday.errors import GamedayError, InputError
 
 if TYPE_CHECKING:
     from gameday.journal import Journal
+    from gameday.project import Project
     from gameday.replica import Replica
     from gameday.run import Responder
     from gameday.scenario import Scenario
@@ -34,13 +34,32 @@ def progress(message: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
 
 
-compose_file_option = click.option(
-    "--compose-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_COMPOSE_FILE,
-    show_default="the replica that ships with gameday",
-    help="Compose file of the replica.",
+project_option = click.option(
+    "--project",
+    "-p",
+    "project_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="GAMEDAY_PROJECT",
+    help="The project file (gameday.yml) or its directory. Default: the first gameday.yml "
+    "in the current directory or one above it.",
 )
+
+
+def _project(project_path: Path | None, *, announce: bool = True) -> Project:
+    from gameday.project import find_project, load_project
+
+    project = load_project(find_project(explicit=project_path))
+    if announce:
+        progress(f"project {project.name}: {project.source}")
+    return project
+
+
+def _scenario_paths(paths: tuple[Path, ...], project: Project) -> list[Path]:
+    for path in paths:
+        if str(path) == "":
+            raise click.UsageError("an empty scenario path names nothing; give a file")
+    return list(paths) or [project.scenarios_dir]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,32 +69,39 @@ def cli() -> None:
 
 
 @cli.command()
-@compose_file_option
-def build(compose_file: Path) -> None:
+@project_option
+def build(project_path: Path | None) -> None:
     """Build the replica's images (offline if need be; cached after the first time)."""
+    from gameday.compose import ComposeProject
     from gameday.images import build_images
 
-    project = ComposeProject(run_id="build", lease=ownership.MANUAL, compose_file=compose_file)
+    project = _project(project_path)
+    compose = ComposeProject(
+        run_id="build",
+        lease=ownership.MANUAL,
+        compose_files=project.compose_files,
+        port_variables=project.topology.port_variables,
+    )
     try:
-        images = build_images(project, progress)
+        images = build_images(compose, progress)
     finally:
-        project.discard_env()
+        compose.discard_env()
     fresh = sum(1 for image in images if not image.cached)
     progress(f"{len(images)} images ready ({fresh} built, {len(images) - fresh} from cache)")
 
 
 @cli.command()
-@compose_file_option
+@project_option
 @click.option("--check", is_flag=True, help="Bring the replica up, show it is ready, take it down.")
 @click.option(
     "--timeout", "timeout_s", default=180.0, show_default=True, help="Seconds to be ready."
 )
-def up(compose_file: Path, check: bool, timeout_s: float) -> None:
+def up(project_path: Path | None, check: bool, timeout_s: float) -> None:
     """Start a replica and keep it running until `gameday down`."""
     from gameday.replica import Replica
 
     replica = Replica(
-        compose_file=compose_file,
+        _project(project_path),
         persistent=not check,
         progress=progress,
         ready_timeout_s=timeout_s,
@@ -87,16 +113,16 @@ def up(compose_file: Path, check: bool, timeout_s: float) -> None:
         if check:
             replica.stop()
     if not check:
-        replica.project.discard_env()  # `gameday down` works from labels, not this file
+        replica.compose.discard_env()  # `gameday down` works from labels, not this file
         click.echo(f"\nreplica {replica.run_id} keeps running: `gameday down {replica.run_id}`")
 
 
 def _print_endpoints(replica: Replica) -> None:
-    from gameday.compose import PUBLISHED
-
-    click.echo(f"replica {replica.run_id} ({replica.project.name}) is ready:")
-    for service in PUBLISHED:
-        click.echo(f"  {service:<13} {replica.endpoint(service).url}")
+    click.echo(f"replica {replica.run_id} ({replica.compose.name}) is ready:")
+    published = replica.project.published
+    width = max((len(s) for s in published), default=0) + 2
+    for service in sorted(published):
+        click.echo(f"  {service:<{width}} {replica.endpoint(service).url}")
 
 
 @cli.command()
@@ -106,6 +132,7 @@ def status() -> None:
     if not runs:
         click.echo("no gameday replicas in Docker")
         return
+    from gameday.docker_engine import client
     from gameday.replica import Replica
 
     for run in sorted(runs.values(), key=lambda r: r.run_id):
@@ -121,8 +148,9 @@ def status() -> None:
             f"{run.run_id}: {len(run.containers)} containers, {len(run.networks)} networks, "
             f"{len(run.volumes)} volumes; {owner}"
         )
-        replica = Replica.attach(run.run_id)
-        for service, container in sorted(replica.containers().items()):
+        containers = [client().containers.get(c) for c in run.containers]
+        for container in sorted(containers, key=lambda c: str(c.name)):
+            service = container.labels.get("com.docker.compose.service", container.name)
             click.echo(f"  {service:<18} {Replica.health_of(container)}")
 
 
@@ -161,36 +189,34 @@ def cleanup(everything: bool) -> None:
         click.echo("nothing to clean up")
 
 
-DEFAULT_SCENARIOS = Path("scenarios")
-DEFAULT_REPORTS = Path("reports")
-
-
-def _load_scenarios(paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
+def _load_scenarios(project: Project, paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
     from gameday.scenario import load_all
 
     if run_all and paths:
         raise click.UsageError("give scenario files or --all, not both")
     if not run_all and not paths:
-        raise click.UsageError("name scenario files to run, or --all for every one in scenarios/")
-    if run_all and not DEFAULT_SCENARIOS.is_dir():
-        raise InputError(
-            f"--all runs the scenarios in ./{DEFAULT_SCENARIOS}, and there is no such directory "
-            f"in {Path.cwd()}: run from the project's root, or name scenario files"
+        raise click.UsageError(
+            "name scenario files to run, or --all for every one in the project's scenarios"
         )
-    return load_all(list(paths) or [DEFAULT_SCENARIOS])
+    if run_all and not project.scenarios_dir.is_dir():
+        raise InputError(
+            f"--all runs the scenarios in {project.scenarios_dir} (scenarios: in "
+            f"{project.source}), and there is no such directory: create it, or name "
+            "scenario files"
+        )
+    return load_all(_scenario_paths(paths, project), project)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--all", "run_all", is_flag=True, help="Run every scenario in ./scenarios.")
-@compose_file_option
+@click.option("--all", "run_all", is_flag=True, help="Run every scenario of the project.")
+@project_option
 @click.option("--replica", "replica_run_id", help="Drill a replica kept by `gameday up`.")
 @click.option(
     "--reports",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_REPORTS,
-    show_default=True,
-    help="Where reports/<run-id>/ is written.",
+    default=None,
+    help="Where <run-id>/ is written (default: the project's reports directory).",
 )
 @click.option(
     "--responder",
@@ -209,9 +235,9 @@ def _load_scenarios(paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
 def run(
     paths: tuple[Path, ...],
     run_all: bool,
-    compose_file: Path,
+    project_path: Path | None,
     replica_run_id: str | None,
-    reports: Path,
+    reports: Path | None,
     responder: str | None,
     time_box_s: float,
 ) -> None:
@@ -222,16 +248,18 @@ def run(
     from gameday.journal import write_journal
     from gameday.run import run_gameday
 
-    scenarios = _load_scenarios(paths, run_all)
+    project = _project(project_path)
+    scenarios = _load_scenarios(project, paths, run_all)
+    reports = reports or project.reports_dir
     journal = run_gameday(
+        project,
         scenarios,
         progress=progress,
-        compose_file=compose_file,
         replica_run_id=replica_run_id,
         responder=_responder(responder, time_box_s),
     )
     path = write_journal(journal, reports)
-    report = _publish(path.parent, reports)
+    report = _publish(path.parent, reports, project)
     click.echo(_summary_table(journal))
     click.echo(f"\njournal: {path}\nreport:  {report}")
     if not journal.passed:
@@ -280,49 +308,70 @@ def _summary_table(journal: Journal) -> str:
     return "\n".join(lines)
 
 
-def _publish(run_dir: Path, reports: Path) -> Path:
+def _publish(run_dir: Path, reports: Path, project: Project | None) -> Path:
     """Record a run in the history and write its report and the history page."""
     import json
 
     from gameday.report import record_run, render_history, render_run
+    from gameday.report.coverage import PlaybookOutline
 
     history = reports / "history.sqlite"
-    scenarios_dir = DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else None
+    scenarios_dir = project.scenarios_dir if project and project.scenarios_dir.is_dir() else None
     try:
         journal = json.loads((run_dir / "journal.json").read_text())
     except (OSError, ValueError) as exc:
         raise InputError(f"{run_dir / 'journal.json'}: not a readable journal ({exc})") from exc
+    outline = PlaybookOutline.of(project.playbook) if project and project.playbook else None
     record_run(journal, history)
-    written = render_run(run_dir, scenarios_dir=scenarios_dir, history_db=history)
-    render_history(reports, db=history, scenarios_dir=scenarios_dir)
+    written = render_run(run_dir, scenarios_dir=scenarios_dir, history_db=history, outline=outline)
+    render_history(reports, db=history, scenarios_dir=scenarios_dir, outline=outline)
     return written[0]
 
 
 @cli.command()
 @click.argument("run", default="latest")
+@project_option
 @click.option(
     "--reports",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_REPORTS,
-    show_default=True,
-    help="The reports directory that holds the run.",
+    default=None,
+    help="The reports directory that holds the run (default: the project's, else ./reports).",
 )
-def report(run: str, reports: Path) -> None:
+def report(run: str, project_path: Path | None, reports: Path | None) -> None:
     """Regenerate a run's report (index.html, post-mortems) and the history page from its
     journal. RUN is a run id, `latest`, or a run's directory."""
+    from gameday.errors import ProjectError
+
+    try:
+        project: Project | None = _project(project_path, announce=False)
+    except ProjectError:
+        if project_path is not None:
+            raise
+        project = None  # a report can be made from its journal alone
+    reports = reports or (project.reports_dir if project else Path("reports"))
     run_dir = Path(run) if Path(run).is_dir() else reports / run
     if not (run_dir / "journal.json").is_file():
         raise InputError(f"{run_dir}: no journal.json there (is {run!r} a run id in {reports}?)")
-    click.echo(f"report: {_publish(run_dir.resolve(), reports)}")
+    click.echo(f"report: {_publish(run_dir.resolve(), reports, project)}")
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
-    """Check scenario files (default: every one in ./scenarios) without running them."""
+@project_option
+def validate(paths: tuple[Path, ...], project_path: Path | None) -> None:
+    """Check the project file and scenario files (default: every one in the project's
+    scenarios directory) without running anything."""
     from gameday.scenario import load_all
 
-    scenarios = load_all(list(paths) or [DEFAULT_SCENARIOS])
+    project = _project(project_path, announce=False)
+    click.echo(f"ok  {project.source}  (project {project.name})")
+    if project.playbook is not None:
+        playbook = project.playbook
+        click.echo(
+            f"ok  {playbook.path}  ({len(playbook.sections)} sections, "
+            f"{len(playbook.alerts)} alerts, {len(playbook.drills)} drills)"
+        )
+    scenarios = load_all(_scenario_paths(paths, project), project)
     for scenario in scenarios:
         click.echo(f"ok  {scenario.source}  ({scenario.name})")
     click.echo(f"{len(scenarios)} scenarios valid")
@@ -330,16 +379,57 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @cli.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def list_scenarios(paths: tuple[Path, ...]) -> None:
+@project_option
+def list_scenarios(paths: tuple[Path, ...], project_path: Path | None) -> None:
     """List scenarios: what breaks, which alert must fire, how fast."""
     from gameday.scenario import load_all
 
-    for s in load_all(list(paths) or [DEFAULT_SCENARIOS]):
+    project = _project(project_path, announce=False)
+    for s in load_all(_scenario_paths(paths, project), project):
         alerts = ", ".join(s.detection.expect)
         click.echo(
             f"{s.name:<28} {alerts:<28} MTTD ≤ {s.targets.mttd_s:.0f} s, "
             f"MTTR ≤ {s.targets.mttr_s:.0f} s  {s.title}"
         )
+
+
+@cli.command()
+@click.option(
+    "--compose-file",
+    "compose_files",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The stack's compose file (repeat for overrides).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(),
+    help="Where gameday.yml and scenarios/ are written (default: here).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(compose_files: tuple[Path, ...], directory: Path, force: bool) -> None:
+    """Write a project file (gameday.yml) and a first scenario for a compose file."""
+    from gameday.scaffold import write_project
+
+    for path in write_project(list(compose_files), directory, force=force):
+        click.echo(f"wrote {path}")
+    click.echo("next: edit them, then `gameday validate` and `gameday run --all`")
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["project", "scenario"]))
+def schema(which: str) -> None:
+    """Print the JSON Schema of the project file or of a scenario file (for editors)."""
+    import json
+
+    from gameday.project import ProjectSpec
+    from gameday.scenario import Scenario
+
+    model = ProjectSpec if which == "project" else Scenario
+    click.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
 @cli.group()
@@ -349,18 +439,21 @@ def experiments() -> None:
 
 @experiments.command("generate")
 @click.option("--check", is_flag=True, help="Only say which experiments are out of date.")
+@project_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("experiments"),
-    show_default=True,
+    default=None,
+    help="Where the experiments go (default: experiments/ beside the project file).",
 )
-def experiments_generate(check: bool, out: Path) -> None:
-    """Write experiments/*.json from scenarios/ (and the Kubernetes ones), or --check them."""
+def experiments_generate(check: bool, project_path: Path | None, out: Path | None) -> None:
+    """Write experiments/*.json from the scenarios (and the Kubernetes ones), or --check them."""
     from gameday import kubernetes
     from gameday.chaostoolkit.generate import generate, stale, write
 
-    found = generate([DEFAULT_SCENARIOS], out) + kubernetes.generate(out / "kubernetes")
+    project = _project(project_path, announce=False)
+    out = out or project.root / "experiments"
+    found = generate(project, out) + kubernetes.generate(out / "kubernetes")
     if check:
         drifted = stale(found)
         for path in drifted:

@@ -1,9 +1,10 @@
 """The replica's compose project: which file, which project name, which variables.
 
 A :class:`ComposeProject` turns one run into the arguments of testcontainers'
-``DockerCompose``: the compose file, and a per-run env file that sets
-``COMPOSE_PROJECT_NAME`` and the ``GAMEDAY_*`` variables the compose file reads. Two runs
-never share a project name, so two replicas can run side by side.
+``DockerCompose``: the project's compose files, and a per-run env file that sets
+``COMPOSE_PROJECT_NAME`` and the ``GAMEDAY_*`` variables the compose files read (a free
+127.0.0.1 port for every ``GAMEDAY_PORT_*`` variable among them). Two runs never share a
+project name, so two replicas can run side by side.
 """
 
 from __future__ import annotations
@@ -23,27 +24,9 @@ from testcontainers.compose import DockerCompose
 from gameday import __version__
 from gameday.errors import ComposeFileError
 
-__all__ = ["DEFAULT_COMPOSE_FILE", "PUBLISHED", "REQUIRED_SERVICES", "ComposeProject"]
+__all__ = ["BASE_IMAGE", "ComposeProject"]
 
-DEFAULT_COMPOSE_FILE = Path(__file__).parent / "stack" / "docker-compose.drill.yml"
 BASE_IMAGE = "gameday-base:bookworm"
-# A drill needs these to inject load and watch detection; other services are free.
-REQUIRED_SERVICES = ("gateway", "prometheus", "alertmanager")
-
-# The services the host may talk to, and their container ports: the compose file
-# publishes each on 127.0.0.1 at ${GAMEDAY_PORT_<SERVICE>}.
-PUBLISHED = {
-    "gateway": 8080,
-    "prometheus": 9090,
-    "alertmanager": 9093,
-    "proxy": 8474,
-    "backend-1": 8000,
-    "backend-2": 8000,
-}
-
-
-def _port_variable(service: str) -> str:
-    return "GAMEDAY_PORT_" + service.upper().replace("-", "_")
 
 
 def _free_ports(count: int) -> list[int]:
@@ -61,34 +44,36 @@ def _free_ports(count: int) -> list[int]:
         return ports
 
 
-# Ryuk (testcontainers' reaper) is an image pull, which fails offline; gameday reaps by
-# label instead (ownership.py). Inside a container-like sandbox testcontainers would also
-# guess the bridge gateway as host: all our traffic must go to 127.0.0.1.
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
-
-
 @dataclass
 class ComposeProject:
     """One replica's compose project."""
 
     run_id: str
     lease: str
-    compose_file: Path = DEFAULT_COMPOSE_FILE
+    compose_files: list[Path]
+    # The GAMEDAY_PORT_* variables the compose files read: each gets a free host port.
+    port_variables: tuple[str, ...] = ()
+    # Services a drill cannot do without (monitoring, the load's target).
+    required_services: tuple[str, ...] = ()
     image_tag: str = __version__
     extra_env: dict[str, str] = field(default_factory=dict)
     # Compose files merged over ``compose_file`` (a fault's broken release, for example);
     # ``config`` reads them, testcontainers' ``docker_compose`` does not.
     override_files: list[Path] = field(default_factory=list)
-    # Host ports on 127.0.0.1, chosen once per replica: a restarted container keeps its
-    # address, so a drill that restarts the gateway does not lose it (Docker would pick a
-    # new random port at every start).
+    # Host ports on 127.0.0.1 by variable, chosen once per replica: a restarted container
+    # keeps its address, so a drill that restarts the load's target does not lose it
+    # (Docker would pick a new random port at every start).
     ports: dict[str, int] = field(default_factory=dict)
     _env_dir: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
         return f"gameday-{self.run_id}"
+
+    @property
+    def compose_file(self) -> Path:
+        """The first compose file (the one that names the project's directory)."""
+        return self.compose_files[0]
 
     def variables(self) -> dict[str, str]:
         return {
@@ -97,15 +82,20 @@ class ComposeProject:
             "GAMEDAY_LEASE": self.lease,
             "GAMEDAY_IMAGE_TAG": self.image_tag,
             "GAMEDAY_BASE_IMAGE": os.environ.get("GAMEDAY_BASE_IMAGE", BASE_IMAGE),
-            **{_port_variable(service): str(port) for service, port in self.host_ports().items()},
+            **{variable: str(port) for variable, port in self.host_ports().items()},
             **self.extra_env,
         }
 
     def host_ports(self) -> dict[str, int]:
-        """The 127.0.0.1 port of each published service (chosen now if not yet)."""
-        missing = [service for service in PUBLISHED if service not in self.ports]
+        """The 127.0.0.1 port of each GAMEDAY_PORT_* variable (chosen now if not yet)."""
+        missing = [v for v in self.port_variables if v not in self.ports]
         self.ports.update(zip(missing, _free_ports(len(missing)), strict=True))
         return self.ports
+
+    def file_options(self) -> list[str]:
+        """``-f FILE`` for every compose file, overrides last."""
+        files = [*self.compose_files, *self.override_files]
+        return [option for file in files for option in ("-f", str(file))]
 
     def env_file(self) -> Path:
         if self._env_dir is None:
@@ -122,21 +112,22 @@ class ComposeProject:
         self.check_file()
         return DockerCompose(
             context=str(self.compose_file.parent),
-            compose_file_name=self.compose_file.name,
+            compose_file_name=[str(file.resolve()) for file in self.compose_files],
             env_file=str(self.env_file()),
             wait=False,
             build=False,
         )
 
     def check_file(self) -> None:
-        try:
-            text = self.compose_file.read_text()
-        except OSError as exc:
-            raise ComposeFileError(
-                f"{self.compose_file}: cannot read the compose file ({exc.strerror})"
-            ) from exc
-        if not text.strip():
-            raise ComposeFileError(f"{self.compose_file}: the compose file is empty")
+        for file in self.compose_files:
+            try:
+                text = file.read_text()
+            except OSError as exc:
+                raise ComposeFileError(
+                    f"{file}: cannot read the compose file ({exc.strerror})"
+                ) from exc
+            if not text.strip():
+                raise ComposeFileError(f"{file}: the compose file is empty")
 
     def config(self) -> dict[str, Any]:
         """The compose file as Compose resolves it, or a ComposeFileError saying why not."""
@@ -149,9 +140,7 @@ class ComposeProject:
             cmd = [
                 "docker",
                 "compose",
-                "-f",
-                str(self.compose_file),
-                *[option for file in self.override_files for option in ("-f", str(file))],
+                *self.file_options(),
                 "--env-file",
                 str(env_file),
                 "config",
@@ -164,11 +153,11 @@ class ComposeProject:
             raise ComposeFileError(f"{self.compose_file}: not a valid compose file: {detail}")
         config: dict[str, Any] = json.loads(result.stdout)
         services = config.get("services") or {}
-        missing = [s for s in REQUIRED_SERVICES if s not in services]
+        missing = [s for s in self.required_services if s not in services]
         if missing:
             raise ComposeFileError(
                 f"{self.compose_file}: field 'services' lacks {', '.join(missing)}: "
-                f"a drill replica needs {', '.join(REQUIRED_SERVICES)}"
+                f"the project's drills need {', '.join(self.required_services)}"
             )
         return config
 

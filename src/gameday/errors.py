@@ -6,6 +6,8 @@ subprocess, httpx, yaml) are wrapped at the edge where they happen.
 
     GamedayError
     ├── InputError                 bad input from the user: exit 2
+    │   ├── ProjectError           the project file (gameday.yml) is missing or invalid
+    │   ├── PlaybookError          the playbook's Markdown cannot be read for its sections
     │   ├── ScenarioError          a scenario file is invalid (file, line, field)
     │   └── ComposeFileError       the replica's compose file is unreadable or invalid
     ├── EnvironmentProblem         the machine cannot run a drill: exit 3
@@ -27,6 +29,8 @@ __all__ = [
     "GamedayError",
     "ImageBuildError",
     "InputError",
+    "PlaybookError",
+    "ProjectError",
     "ProxyError",
     "ReplicaError",
     "ScenarioError",
@@ -44,6 +48,14 @@ class InputError(GamedayError):
     """The user gave gameday something it cannot use."""
 
     exit_code = 2
+
+
+class ProjectError(InputError):
+    """The project file is missing or invalid; the message names the file, line and field."""
+
+
+class PlaybookError(InputError):
+    """The playbook cannot be read for its sections, alerts and drills (file and line)."""
 
 
 class ScenarioError(InputError):

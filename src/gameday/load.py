@@ -1,31 +1,36 @@
-"""Steady load through the gateway during a drill, and what that load saw.
+"""The users of a drill: open-loop load on a published service, and what that load saw.
 
-:class:`LoadGenerator` offers requests open-loop at the scenario's rate (a slow service does
-not lower the offered load), mixes reads of acknowledged tasks with new tasks, and yields a
-:class:`LoadReport` of every request for grading. :func:`lost_tasks` asks PostgreSQL which
-acknowledged tasks it does not hold. It is a drill's user, not a benchmark: it sends only to
-the gateway's 127.0.0.1 address and never retries.
+:class:`LoadGenerator` offers the project's requests (docs/project.md, ``load``) open-loop
+at the scenario's rate: a slow service does not lower the offered load. Requests are chosen
+by weight; one whose path or body names ``{id}`` reads back a record that an earlier write
+returned, so a lost acknowledged write shows as the user would see it. A
+:class:`LoadReport` of every request feeds the grading. :func:`lost_writes` asks the stack,
+by the project's data check, which acknowledged writes it no longer holds.
+
+It is a drill's user, not a benchmark: it sends only to a 127.0.0.1 address and never
+retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import ipaddress
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
-from gameday import scenario
 from gameday.errors import InputError, ReplicaError
+from gameday.project import DataCheck, LoadRequest, LoadSpec, loopback_url
+from gameday.scenario import Load
 from gameday.timeline import EventKind, Timeline, utcnow
 
 if TYPE_CHECKING:
@@ -37,10 +42,12 @@ __all__ = [
     "LoadReport",
     "RequestRecord",
     "WindowStats",
-    "lost_tasks",
+    "load_for",
+    "lost_writes",
 ]
 
-RequestKind = Literal["create", "read"]
+# An id that a write returned, as the answer's JSON had it.
+RecordId = int | str
 
 # In-flight requests beyond what the rate and the timeout can explain mean the client itself
 # is stuck; past this many, new requests are recorded as failed instead of sent.
@@ -51,9 +58,8 @@ STOP_GRACE_S = 0.5
 # A client loop this far behind its schedule (a paused process) restarts the schedule rather
 # than sending the backlog as one burst that the service never saw in production.
 MAX_LAG_S = 1.0
-# Ids per psql query in lost_tasks: keeps the command line well under ARG_MAX.
-LOST_TASKS_BATCH = 1000
-MAX_TASK_ID = 2**63 - 1
+# Ids go into a URL path and a command line: only plain ones, which need no quoting there.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -61,20 +67,47 @@ class RequestRecord:
     """One request of the load: ``at`` is when it was sent, ``latency_ms`` until it ended."""
 
     at: datetime
-    kind: RequestKind
+    kind: str  # the name of the project's request
     status: int | None  # None: no HTTP answer (transport error, timeout, not sent)
     latency_ms: float
     error: str  # empty when the answer was what the load expected
-    task_id: int | None  # the task created (201) or read
+    record_id: RecordId | None = None  # the record written (a write's answer) or read
+    write: bool = False  # whether a success acknowledged a write
 
     @property
     def failed(self) -> bool:
-        """A failure as a user sees it: no answer in time, or a 5xx."""
-        return self.status is None or self.status >= 500
+        """A failure as a user sees it: no answer in time, or not the answer expected."""
+        return bool(self.error)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.write and not self.error and self.record_id is not None
 
     @property
     def finished_at(self) -> datetime:
         return self.at + timedelta(milliseconds=self.latency_ms)
+
+
+def load_for(spec: LoadSpec, scenario: Load) -> LoadSpec:
+    """The project's load with the scenario's rate, timeout and weights applied."""
+    requests = [
+        r.model_copy(update={"weight": scenario.weights[r.name]})
+        if r.name in scenario.weights
+        else r
+        for r in spec.requests
+    ]
+    if not any(r.weight > 0 and not r.needs_id for r in requests):
+        raise InputError(
+            "load.weights: expected at least one request that needs no {id} to keep a "
+            "weight above 0"
+        )
+    return spec.model_copy(
+        update={
+            "rate_per_s": scenario.rate_per_s or spec.rate_per_s,
+            "timeout_s": scenario.timeout_s or spec.timeout_s,
+            "requests": requests,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -117,7 +150,7 @@ class LoadReport:
     """
 
     requests: tuple[RequestRecord, ...]
-    acknowledged: tuple[int, ...]  # task ids answered 201, in the order they were answered
+    acknowledged: tuple[RecordId, ...]  # ids that writes returned, in the order answered
 
     def p95_ms(self) -> float | None:
         """p95 latency of the successful requests; failures count in ``error_rate`` instead,
@@ -168,7 +201,7 @@ class LoadReport:
         return tuple(buckets)
 
     def between(self, start: datetime, end: datetime) -> LoadReport:
-        """The requests sent in ``[start, end)`` and the tasks those requests acknowledged."""
+        """The requests sent in ``[start, end)`` and the writes those requests acknowledged."""
         chosen = tuple(r for r in self.requests if start <= r.at < end)
         return LoadReport(requests=chosen, acknowledged=_acknowledged(chosen))
 
@@ -177,38 +210,48 @@ def _bucket_index(at: datetime, bucket_s: float) -> int:
     return math.floor(at.timestamp() / bucket_s)
 
 
-def _acknowledged(records: Iterable[RequestRecord]) -> tuple[int, ...]:
+def _acknowledged(records: Iterable[RequestRecord]) -> tuple[RecordId, ...]:
     ordered = sorted(records, key=lambda r: r.finished_at)
-    return tuple(r.task_id for r in ordered if r.kind == "create" and r.status == 201 and r.task_id)
+    return tuple(r.record_id for r in ordered if r.acknowledged and r.record_id is not None)
 
 
-def _require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise InputError(f"load goes only to a 127.0.0.1 address, not to {url!r}")
+def _fill(template: Any, values: dict[str, Any]) -> Any:
+    """``template`` (a JSON value) with ``{id}`` and ``{seq}`` filled in its strings; a
+    string that is only a placeholder becomes the value itself (a number stays a number)."""
+    if isinstance(template, str):
+        for name, value in values.items():
+            if template == "{" + name + "}":
+                return value
+        for name, value in values.items():
+            template = template.replace("{" + name + "}", str(value))
+        return template
+    if isinstance(template, list):
+        return [_fill(item, values) for item in template]
+    if isinstance(template, dict):
+        return {key: _fill(item, values) for key, item in template.items()}
+    return template
 
 
 class LoadGenerator:
-    """Open-loop load on the gateway from a background thread, until ``stop``."""
+    """Open-loop load on one published service from a background thread, until ``stop``."""
 
-    def __init__(
-        self, gateway_url: str, spec: scenario.Load, timeline: Timeline, *, seed: int = 0
-    ) -> None:
-        _require_loopback(gateway_url)
-        self._url = gateway_url.rstrip("/")
+    def __init__(self, url: str, spec: LoadSpec, timeline: Timeline, *, seed: int = 0) -> None:
+        if not loopback_url(url):
+            raise InputError(f"load goes only to a 127.0.0.1 address, not to {url!r}")
+        self._url = url.rstrip("/")
         self._spec = spec
         self._timeline = timeline
         self._rng = random.Random(seed)
+        self._requests = [r for r in spec.requests if r.weight > 0]
+        self._fresh = [r for r in self._requests if not r.needs_id]
+        if not self._fresh:
+            raise InputError("the load has no request that needs no {id}: nothing can start")
         # Enough for every request of one timeout period to hang at once, and some slack.
         self._max_in_flight = min(MAX_IN_FLIGHT, math.ceil(spec.rate_per_s * spec.timeout_s) + 16)
         self._lock = threading.Lock()
         self._records: list[RequestRecord] = []
         self._finished_mono: list[float] = []  # parallel to _records, in finishing order
-        self._acknowledged: list[int] = []
+        self._acknowledged: list[RecordId] = []
         self._armed = False
         self._first_failure_seen = False
         self._stopping = threading.Event()
@@ -265,7 +308,7 @@ class LoadGenerator:
         limits = httpx.Limits(
             max_connections=self._max_in_flight, max_keepalive_connections=self._max_in_flight
         )
-        # trust_env=False: no proxy variable may send the load anywhere but the gateway.
+        # trust_env=False: no proxy variable may send the load anywhere but the target.
         async with httpx.AsyncClient(
             base_url=self._url, timeout=self._spec.timeout_s, limits=limits, trust_env=False
         ) as http:
@@ -301,102 +344,129 @@ class LoadGenerator:
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
 
-    def _choose(self) -> tuple[RequestKind, int | None]:
+    def _choose(self) -> tuple[LoadRequest, RecordId | None]:
         with self._lock:
             known = len(self._acknowledged)
-            if known and self._rng.random() < self._spec.read_ratio:
-                return "read", self._acknowledged[self._rng.randrange(known)]
-        return "create", None
+            request = self._rng.choices(self._requests, [r.weight for r in self._requests])[0]
+            if request.needs_id:
+                if known:
+                    return request, self._acknowledged[self._rng.randrange(known)]
+                request = self._rng.choices(self._fresh, [r.weight for r in self._fresh])[0]
+        return request, None
 
     async def _one(self, http: httpx.AsyncClient, sequence: int) -> None:
-        kind, task_id = self._choose()
+        request, record_id = self._choose()
+        values: dict[str, Any] = {"seq": sequence}
+        if record_id is not None:
+            values["id"] = record_id
+        path = request.path.replace("{seq}", str(sequence))
+        if record_id is not None:
+            path = path.replace("{id}", quote(str(record_id), safe=""))
+        body = _fill(request.body, values) if request.body is not None else None
         at, started = utcnow(), time.perf_counter()
         status: int | None = None
         error = ""
         try:
             # httpx's timeout is per network operation; this bounds the whole request.
             async with asyncio.timeout(self._spec.timeout_s):
-                if kind == "create":
-                    response = await http.post("/tasks", json={"title": f"gameday load {sequence}"})
-                else:
-                    response = await http.get(f"/tasks/{task_id}")
+                response = await http.request(request.method, path, json=body)
             status = response.status_code
-            task_id, error = _judge(kind, task_id, response)
+            record_id, error = _judge(request, record_id, response)
         except (TimeoutError, httpx.TimeoutException):
             error = f"no answer within {self._spec.timeout_s:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
         latency_ms = (time.perf_counter() - started) * 1000
-        self._record(RequestRecord(at, kind, status, latency_ms, error, task_id))
+        write = request.returns_id is not None
+        self._record(
+            RequestRecord(at, request.name, status, latency_ms, error, record_id, write),
+            f"{request.method} {path}",
+        )
 
     def _record_unsent(self) -> None:
         error = f"not sent: {self._max_in_flight} requests already in flight"
-        self._record(RequestRecord(utcnow(), "create", None, 0.0, error, None))
+        self._record(RequestRecord(utcnow(), self._fresh[0].name, None, 0.0, error), "")
 
-    def _record(self, record: RequestRecord) -> None:
+    def _record(self, record: RequestRecord, what: str) -> None:
         report_failure = False
         with self._lock:
             self._records.append(record)
             self._finished_mono.append(time.monotonic())
-            if record.kind == "create" and record.status == 201 and record.task_id:
-                self._acknowledged.append(record.task_id)
+            if record.acknowledged and record.record_id is not None:
+                self._acknowledged.append(record.record_id)
             if record.failed and self._armed and not self._first_failure_seen:
                 self._first_failure_seen = report_failure = True
         if report_failure:
-            what = "POST /tasks" if record.kind == "create" else f"GET /tasks/{record.task_id}"
             self._timeline.add(
                 EventKind.FIRST_FAILED_REQUEST,
-                f"{what}: {record.error or f'HTTP {record.status}'}",
-                subject="gateway",
+                f"{what or record.kind}: {record.error}",
+                subject="load",
                 at=record.finished_at,
             )
 
 
 def _judge(
-    kind: RequestKind, task_id: int | None, response: httpx.Response
-) -> tuple[int | None, str]:
-    """The task id the answer is about, and what was wrong with it (empty when nothing)."""
+    request: LoadRequest, record_id: RecordId | None, response: httpx.Response
+) -> tuple[RecordId | None, str]:
+    """The record the answer is about, and what was wrong with it (empty when nothing)."""
     status = response.status_code
-    if status >= 500:
-        return task_id, f"HTTP {status}"
-    if kind == "read":
-        if status == 404:
-            return task_id, "an acknowledged task was not found"
-        return task_id, "" if status == 200 else f"HTTP {status}"
-    if status != 201:
-        return None, f"HTTP {status}"
+    if status not in request.success:
+        if record_id is not None and status == 404:
+            return record_id, "an acknowledged write was not found"
+        return record_id, f"HTTP {status}"
+    if request.returns_id is None:
+        return record_id, ""
     try:
-        created = response.json()["id"]
+        created = response.json()[request.returns_id]
     except (ValueError, KeyError, TypeError):
-        return None, "201 without a task id"
-    if not isinstance(created, int) or isinstance(created, bool):
-        return None, "201 without a task id"
+        return None, f"{status} without the id field {request.returns_id!r}"
+    if isinstance(created, bool) or not isinstance(created, int | str):
+        return None, f"{status} with an id that is not a number or a string"
+    if not _SAFE_ID.fullmatch(str(created)):
+        return None, f"{status} with an id gameday cannot check ({str(created)[:40]!r})"
     return created, ""
 
 
-def lost_tasks(replica: Replica, task_ids: Sequence[int]) -> list[int]:
-    """The ids in ``task_ids`` that PostgreSQL does not hold, in their first order.
+# -- the data check ------------------------------------------------------------------------------
 
-    Raises ReplicaError when psql cannot answer (the database must be up to be asked).
+
+def lost_writes(
+    replica: Replica, check: DataCheck, load: LoadSpec | None, ids: Sequence[RecordId]
+) -> list[RecordId]:
+    """The acknowledged ``ids`` that the stack no longer holds, in their first order.
+
+    Raises ReplicaError when the stack cannot answer (it must be up to be asked).
     """
-    wanted = list(dict.fromkeys(int(i) for i in task_ids))
-    # Ids outside bigserial's range cannot exist, and PostgreSQL would reject the whole batch.
-    possible = [i for i in wanted if 1 <= i <= MAX_TASK_ID]
-    present: set[int] = set()
-    for offset in range(0, len(possible), LOST_TASKS_BATCH):
-        batch = possible[offset : offset + LOST_TASKS_BATCH]
-        query = (
-            "SELECT id FROM tasks WHERE id = ANY('{"
-            + ",".join(str(i) for i in batch)
-            + "}'::bigint[])"
-        )
-        present.update(_psql_ids(replica, query))
-    return [i for i in wanted if i not in present]
+    wanted = list(dict.fromkeys(ids))
+    if check.query is not None:
+        query = check.query
+        present: set[str] = set()
+        for offset in range(0, len(wanted), query.batch):
+            batch = ",".join(str(i) for i in wanted[offset : offset + query.batch])
+            argv = [part.replace("{ids}", batch) for part in query.command]
+            output = replica.exec(query.service, argv, retry_while=query.retry_while)
+            present.update(output.split())
+        return [i for i in wanted if str(i) not in present]
+    if check.read_back is not None and load is not None:
+        request = next(r for r in load.requests if r.name == check.read_back)
+        return _read_back(replica, load, request, wanted)
+    return []
 
 
-def _psql_ids(replica: Replica, query: str) -> list[int]:
-    text = replica.psql(query)
-    try:
-        return [int(line) for line in text.split()]
-    except ValueError:
-        raise ReplicaError(f"psql answered something other than ids: {text[:300]!r}") from None
+def _read_back(
+    replica: Replica, load: LoadSpec, request: LoadRequest, ids: list[RecordId]
+) -> list[RecordId]:
+    url = replica.endpoint(load.target).url
+    lost = []
+    with httpx.Client(base_url=url, timeout=load.timeout_s, trust_env=False) as http:
+        for record_id in ids:
+            path = request.path.replace("{id}", quote(str(record_id), safe=""))
+            try:
+                response = http.request(request.method, path)
+            except httpx.HTTPError as exc:
+                raise ReplicaError(f"read back {path}: {type(exc).__name__}: {exc}") from exc
+            if response.status_code >= 500:
+                raise ReplicaError(f"read back {path}: HTTP {response.status_code}")
+            if response.status_code not in request.success:
+                lost.append(record_id)
+    return lost

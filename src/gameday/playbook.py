@@ -1,163 +1,243 @@
-"""The service outage playbook, as data a drill can show and run.
+"""A team's incident playbook, read from its Markdown.
 
-Each :class:`Section` carries the playbook's alerts, severity and teams, and its actions
-and commands rewritten for the replica: where the playbook says ``systemctl restart
-postgresql`` on a host, the replica's responder runs ``docker restart`` on the postgres
-container of this run. Command templates name containers as ``{postgres}``; ``render``
-fills in the run's real container names and published ports.
+gameday reads a playbook for its structure, not its prose (docs/project.md, "The
+playbook"): a heading with an ``**Alert**:`` line is a :class:`Section` that handles the
+backticked alerts on that line; its parent heading is the section's group; the numbered
+list after ``**Immediate Actions**:`` and the commands of its code blocks are what human
+responders are shown; the list under a ``Drill Scenarios`` heading is the playbook's drills.
+
+:func:`parse_playbook` returns a :class:`Playbook` or raises a
+:class:`~gameday.errors.PlaybookError` naming the file and the line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["SECTIONS", "Command", "Section", "section_for"]
+from gameday.errors import PlaybookError
 
+__all__ = ["Playbook", "Section", "load_playbook", "parse_playbook"]
 
-@dataclass(frozen=True)
-class Command:
-    purpose: str
-    template: str
+MAX_PLAYBOOK_BYTES = 2 * 1024 * 1024
 
-    def render(self, names: Mapping[str, str]) -> str:
-        return self.template.format_map(names)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_ALERT_LINE = re.compile(r"^\s*\*\*Alerts?\*\*\s*:\s*(.*)$", re.IGNORECASE)
+_FIELD_LINE = re.compile(r"^\s*\*\*(Severity|Teams?)\*\*\s*:\s*(.*)$", re.IGNORECASE)
+_LABEL_LINE = re.compile(r"^\s*\*\*(.+?)\*\*\s*:\s*$")
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+_BULLET = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+(.*)$")
+_BACKTICKED = re.compile(r"`([^`]+)`")
+_NUMBER_PREFIX = re.compile(r"^\d+(?:\.\d+)*[.)]?\s+")
+_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 @dataclass(frozen=True)
 class Section:
-    title: str
+    """One part of the playbook that handles alerts."""
+
+    title: str  # the heading with the **Alert** line ("Database Connection Issues")
+    group: str  # its parent heading ("Database Outages"), or the title itself
     alerts: tuple[str, ...]
-    severity: str
-    teams: str
-    immediate_actions: tuple[str, ...]
-    investigation: tuple[Command, ...]
-    recovery: tuple[Command, ...]
+    line: int
+    severity: str = ""
+    teams: str = ""
+    immediate_actions: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # as the playbook writes them, comments included
+
+    def names(self) -> tuple[str, ...]:
+        """The names a scenario may use for this section."""
+        return tuple(dict.fromkeys((self.group, self.title)))
 
 
-_PSQL = "docker exec {postgres} psql -h /run/postgresql -U postgres -d labelmint -c"
+@dataclass(frozen=True)
+class Playbook:
+    """The parts of a playbook that drills refer to."""
 
-SECTIONS: tuple[Section, ...] = (
-    Section(
-        title="Complete Service Outage",
-        alerts=("ServiceDown",),
-        severity="critical",
-        teams="DevOps, Backend",
-        immediate_actions=(
-            "Acknowledge the alert (press a)",
-            "Check the status of every instance",
-            "Find the affected services and what they depend on",
-            "Look for a recent deployment or configuration change",
-            "Check the infrastructure: network, storage",
-        ),
-        investigation=(
-            Command("status of every service", "docker ps --filter label=io.gameday.run={run_id}"),
-            Command("recent logs of backend-1", "docker logs --tail 100 {backend-1}"),
-            Command("recent logs of backend-2", "docker logs --tail 100 {backend-2}"),
-            Command("health through the gateway", "curl -s {gateway_url}/health"),
-            Command("database reachable", "docker exec {postgres} pg_isready -h 127.0.0.1"),
-            Command("cache reachable", "docker exec {redis} redis-cli ping"),
-        ),
-        recovery=(
-            Command("restart backend-1", "docker restart {backend-1}"),
-            Command("restart backend-2", "docker restart {backend-2}"),
-            Command("restart the gateway", "docker restart {gateway}"),
-            Command("start a stopped service", "docker start <container>"),
-        ),
-    ),
-    Section(
-        title="Database Outages",
-        alerts=("DatabaseDown", "HighDatabaseConnections"),
-        severity="critical",
-        teams="DevOps, DBA",
-        immediate_actions=(
-            "Acknowledge the alert (press a)",
-            "Check the database's status and connectivity",
-            "Watch the connection pool's use",
-            "Read the database's logs for errors",
-        ),
-        investigation=(
-            Command("is PostgreSQL answering", "docker exec {postgres} pg_isready -h 127.0.0.1"),
-            Command("connection count", f'{_PSQL} "SELECT count(*) FROM pg_stat_activity;"'),
-            Command(
-                "sessions by state and client",
-                f'{_PSQL} "SELECT application_name, state, count(*) FROM pg_stat_activity '
-                'GROUP BY 1, 2 ORDER BY 3 DESC;"',
-            ),
-            Command("database logs", "docker logs --tail 100 {postgres}"),
-        ),
-        recovery=(
-            Command("start PostgreSQL if it is stopped", "docker start {postgres}"),
-            Command("restart PostgreSQL", "docker restart {postgres}"),
-            Command(
-                "end idle sessions",
-                f'{_PSQL} "SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
-                "WHERE state = 'idle' AND pid <> pg_backend_pid();\"",
-            ),
-        ),
-    ),
-    Section(
-        title="Cache Outages",
-        alerts=("RedisDown", "LowRedisHitRate"),
-        severity="critical (RedisDown), warning (LowRedisHitRate)",
-        teams="DevOps",
-        immediate_actions=(
-            "Acknowledge the alert (press a)",
-            "Check that Redis answers and how much memory it uses",
-            "Check the hit rate the backends see",
-        ),
-        investigation=(
-            Command("is Redis answering", "docker exec {redis} redis-cli ping"),
-            Command("server and memory", "docker exec {redis} redis-cli info memory"),
-            Command("hit and miss counters", "docker exec {redis} redis-cli info stats"),
-            Command("the proxy links to redis", "curl -s {proxy_url}/proxies"),
-        ),
-        recovery=(
-            Command("start Redis if it is stopped", "docker start {redis}"),
-            Command("restart Redis", "docker restart {redis}"),
-            Command("clear network faults on the links", "curl -s -X POST {proxy_url}/reset"),
-        ),
-    ),
-    Section(
-        title="Network Issues",
-        alerts=("HighResponseTime", "NetworkLatency"),
-        severity="warning",
-        teams="DevOps, Network",
-        immediate_actions=(
-            "Acknowledge the alert (press a)",
-            "Measure latency on each link between the services",
-            "Check the load balancer's health",
-        ),
-        investigation=(
-            Command("links and their faults", "curl -s {proxy_url}/proxies"),
-            Command("gateway configuration test", "docker exec {gateway} nginx -t"),
-            Command(
-                "database round trip seen by backend-1",
-                "curl -s {backend-1_url}/metrics | grep taskapi_db_roundtrip_seconds_sum",
-            ),
-            Command(
-                "networks of the replica",
-                "docker network ls --filter label=io.gameday.run={run_id}",
-            ),
-        ),
-        recovery=(
-            Command("clear network faults on the links", "curl -s -X POST {proxy_url}/reset"),
-            Command(
-                "reconnect a cut-off backend",
-                "docker network connect --alias backend-1 {data_network} {backend-1}",
-            ),
-            Command("restart the gateway", "docker restart {gateway}"),
-        ),
-    ),
-)
+    path: Path
+    sections: tuple[Section, ...]
+    drills: tuple[str, ...]
+    alert_lines: dict[str, int]  # alert -> the line that first names it
+
+    @property
+    def alerts(self) -> tuple[str, ...]:
+        return tuple(self.alert_lines)
+
+    def section(self, name: str) -> Section | None:
+        """The section a scenario's ``playbook.section`` names (case and numbering aside)."""
+        wanted = _normal(name)
+        for section in self.sections:
+            if wanted in (_normal(n) for n in section.names()):
+                return section
+        return None
+
+    def section_for(self, name: str, alerts: Iterable[str] = ()) -> Section | None:
+        """The named section, else the first that handles one of ``alerts``."""
+        found = self.section(name)
+        if found is not None:
+            return found
+        wanted = set(alerts)
+        return next((s for s in self.sections if wanted & set(s.alerts)), None)
+
+    def has_drill(self, name: str) -> bool:
+        return _normal(name) in (_normal(d) for d in self.drills)
+
+    def section_names(self) -> list[str]:
+        return list(dict.fromkeys(n for s in self.sections for n in s.names()))
 
 
-def section_for(title: str, alerts: Sequence[str] = ()) -> Section:
-    """The section a scenario names, or the first one that lists one of its alerts."""
-    for section in SECTIONS:
-        if section.title.lower() == title.lower():
-            return section
-    for section in SECTIONS:
-        if set(alerts) & set(section.alerts):
-            return section
-    return SECTIONS[0]
+def _normal(text: str) -> str:
+    return " ".join(_NUMBER_PREFIX.sub("", text.strip()).lower().split())
+
+
+def _plain(text: str) -> str:
+    """Markdown inline text without emphasis, links' targets or stray quotes."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = text.replace("**", "").replace("__", "").replace("`", "")
+    return text.strip().strip("\"'“”").strip()
+
+
+def _bare(title: str) -> str:
+    """A heading without its numbering ("2. Database Outages" -> "Database Outages")."""
+    return _NUMBER_PREFIX.sub("", title).strip()
+
+
+def load_playbook(path: Path) -> Playbook:
+    """Read and parse a playbook file; raises PlaybookError."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_PLAYBOOK_BYTES + 1)
+    except OSError as exc:
+        raise PlaybookError(f"{path}: cannot read the playbook ({exc.strerror or exc})") from exc
+    if len(data) > MAX_PLAYBOOK_BYTES:
+        raise PlaybookError(f"{path}:1: the playbook is over 2 MiB; expected a Markdown document")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PlaybookError(f"{path}:{line}: expected UTF-8 Markdown text") from exc
+    return parse_playbook(text, path)
+
+
+@dataclass
+class _Open:
+    """A section being read."""
+
+    title: str
+    group: str
+    alerts: tuple[str, ...]
+    line: int
+    level: int
+    severity: str = ""
+    teams: str = ""
+    actions: list[str] | None = None
+    commands: list[str] | None = None
+    in_actions: bool = False
+
+    def close(self) -> Section:
+        return Section(
+            title=self.title,
+            group=self.group,
+            alerts=self.alerts,
+            line=self.line,
+            severity=self.severity,
+            teams=self.teams,
+            immediate_actions=tuple(self.actions or ()),
+            commands=tuple(self.commands or ()),
+        )
+
+
+def parse_playbook(text: str, path: Path) -> Playbook:
+    """The sections, alerts and drills of a Markdown playbook."""
+    headings: list[tuple[int, str]] = []  # the open heading at each level
+    sections: list[Section] = []
+    drills: list[str] = []
+    alert_lines: dict[str, int] = {}
+    current: _Open | None = None
+    heading_line = 0
+    in_drills = False
+    fence: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+            elif current is not None and current.commands is not None and line.strip():
+                current.commands.append(line.strip())
+            continue
+        fenced = _FENCE.match(line)
+        if fenced:
+            fence = fenced.group(1)
+            if current is not None and current.commands is None:
+                current.commands = []
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            level, title = len(heading.group(1)), _plain(heading.group(2))
+            if current is not None and level <= current.level:
+                sections.append(current.close())
+                current = None
+            headings = [(lvl, t) for lvl, t in headings if lvl < level] + [(level, title)]
+            heading_line = number
+            in_drills = _normal(title) == "drill scenarios"
+            continue
+        alert = _ALERT_LINE.match(line)
+        if alert:
+            names = tuple(name.strip() for name in _BACKTICKED.findall(alert.group(1)))
+            if not names or not all(re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", n) for n in names):
+                raise PlaybookError(
+                    f"{path}:{number}: expected alert names in backticks after **Alert**: "
+                    f"(like **Alert**: `DatabaseDown`), got {alert.group(1).strip()[:60]!r}"
+                )
+            if not headings:
+                raise PlaybookError(
+                    f"{path}:{number}: an **Alert**: line must be under a heading that names "
+                    "its section"
+                )
+            if current is not None:
+                sections.append(current.close())
+            level, title = headings[-1]
+            group = headings[-2][1] if len(headings) > 1 and headings[-2][0] > 1 else title
+            current = _Open(_bare(title), _bare(group), names, heading_line, level)
+            for name in names:
+                alert_lines.setdefault(name, number)
+            continue
+        if current is not None:
+            _section_line(current, line)
+        if in_drills:
+            item = _BULLET.match(line)
+            if item and _plain(item.group(1)):
+                drills.append(_plain(item.group(1)))
+    if current is not None:
+        sections.append(current.close())
+    if not sections:
+        raise PlaybookError(
+            f"{path}:1: expected at least one section: a heading followed by an "
+            "**Alert**: line that names its alerts in backticks"
+        )
+    return Playbook(path, tuple(sections), tuple(dict.fromkeys(drills)), alert_lines)
+
+
+def _section_line(current: _Open, line: str) -> None:
+    field = _FIELD_LINE.match(line)
+    if field:
+        value = _plain(field.group(2))
+        if field.group(1).lower().startswith("sev"):
+            current.severity = value
+        else:
+            current.teams = value
+        current.in_actions = False
+        return
+    label = _LABEL_LINE.match(line)
+    if label:
+        current.in_actions = "immediate" in label.group(1).lower()
+        if current.in_actions:
+            current.actions = []
+        return
+    if current.in_actions and current.actions is not None:
+        item = _NUMBERED.match(line)
+        if item:
+            current.actions.append(_plain(item.group(1)))
+        elif line.strip() and not line.startswith((" ", "\t")):
+            current.in_actions = False

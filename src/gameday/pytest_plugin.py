@@ -8,8 +8,9 @@ the grade's reasons. JUnit XML carries each drill's measurements as ``<property>
 Fixtures: ``gameday_replica`` (the session's replica) and ``gameday_drill`` (runs a scenario
 file or :class:`~gameday.scenario.Scenario` on it and returns the
 :class:`~gameday.journal.DrillResult`). Options: ``--gameday-replica RUN_ID`` (drill a replica
-kept by ``gameday up``), ``--gameday-compose-file``, ``--gameday-reports DIR`` (write the
-session's journal and report there at the end).
+kept by ``gameday up``), ``--gameday-project`` (the project file; default: the first
+``gameday.yml`` in the rootdir or above, as ``gameday`` finds it), ``--gameday-reports DIR``
+(write the session's journal and report there at the end).
 
 The plugin holds no drill logic: a drill is :func:`gameday.run.run_drill`. Docker,
 testcontainers and the engine are imported only when a drill actually runs, so that having
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
     from gameday.journal import DrillResult
+    from gameday.project import Project
     from gameday.replica import Replica
     from gameday.scenario import Scenario
 
@@ -63,8 +65,9 @@ _SESSION = pytest.StashKey["_GamedaySession"]()
 class Engine(Protocol):
     """What the plugin needs from gameday: a replica, and drills on it."""
 
-    def start_replica(self, *, compose_file: Path | None, attach_to: str | None) -> Replica:
-        """A ready replica: a new one, or the kept one whose run id is ``attach_to``."""
+    def start_replica(self, *, project: Project | None, attach_to: str | None) -> Replica:
+        """A ready replica of ``project`` (None: no project file was found): a new one, or
+        the kept one whose run id is ``attach_to``."""
         ...
 
     def stop_replica(self, replica: Replica) -> None:
@@ -91,18 +94,18 @@ class GamedayHookSpecs:
 class DockerEngine:
     """The real engine: a replica in Docker and :func:`gameday.run.run_drill`."""
 
-    def start_replica(self, *, compose_file: Path | None, attach_to: str | None) -> Replica:
+    def start_replica(self, *, project: Project | None, attach_to: str | None) -> Replica:
+        from gameday.project import find_project
         from gameday.replica import Replica
 
+        if project is None:
+            find_project()  # raises the ProjectError that says where it looked
+            raise AssertionError("find_project returned although no project was found")
         if attach_to is not None:
-            replica = Replica.attach(attach_to)
+            replica = Replica.attach(attach_to, project)
             replica.progress = log.info
             return replica
-        if compose_file is None:
-            replica = Replica(progress=log.info)
-        else:
-            replica = Replica(compose_file=compose_file, progress=log.info)
-        return replica.start()
+        return Replica(project, progress=log.info).start()
 
     def stop_replica(self, replica: Replica) -> None:
         replica.stop()
@@ -167,6 +170,33 @@ class _GamedaySession:
     _replica: Replica | None = None
     _owned: bool = False
     _start_failure: GamedayError | None = None
+    _project: Project | None = None
+    _project_problem: GamedayError | None = None
+    _project_read: bool = False
+
+    def project(self) -> Project | None:
+        """The session's project; None when there is no project file to find. An invalid
+        one raises its error (every drill then fails with it)."""
+        if not self._project_read:
+            from gameday.errors import ProjectError
+            from gameday.project import find_project, load_project
+
+            self._project_read = True
+            named: Path | None = self.config.getoption("gameday_project")
+            try:
+                path = find_project(self.config.rootpath, explicit=named)
+            except ProjectError as exc:
+                if named is not None:
+                    self._project_problem = exc
+                path = None
+            if path is not None:
+                try:
+                    self._project = load_project(path)
+                except GamedayError as exc:
+                    self._project_problem = exc
+        if self._project_problem is not None:
+            raise self._project_problem
+        return self._project
 
     @property
     def engine(self) -> Engine:
@@ -182,10 +212,9 @@ class _GamedaySession:
             raise self._start_failure
         if self._replica is None:
             attach_to: str | None = self.config.getoption("gameday_replica")
-            compose_file: Path | None = self.config.getoption("gameday_compose_file")
             try:
                 self._replica = self.engine.start_replica(
-                    compose_file=compose_file, attach_to=attach_to
+                    project=self.project(), attach_to=attach_to
                 )
             except GamedayError as exc:
                 self._start_failure = exc
@@ -259,11 +288,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="drill the replica kept by `gameday up` with this run id (default: start one)",
     )
     group.addoption(
-        "--gameday-compose-file",
+        "--gameday-project",
         metavar="FILE",
         type=Path,
         default=None,
-        help="compose file of the replica to start (default: gameday's own)",
+        help="the project file (default: the first gameday.yml in the rootdir or above it)",
     )
     group.addoption(
         "--gameday-reports",
@@ -344,9 +373,10 @@ class ScenarioFile(pytest.File):
         from gameday.scenario import load_scenario
 
         try:
-            scenario: Scenario | None = load_scenario(self.path)
+            project = _session(self.config).project()
+            scenario: Scenario | None = load_scenario(self.path, project)
             problem = None
-        except ScenarioError as exc:
+        except (ScenarioError, GamedayError) as exc:
             scenario, problem = None, exc
         name = scenario.name if scenario is not None else self.path.stem
         yield ScenarioItem.from_parent(self, name=name, scenario=scenario, problem=problem)
@@ -414,7 +444,10 @@ def gameday_drill(request: pytest.FixtureRequest) -> DrillRunner:
     def drill(scenario: Scenario | Path | str, *, check: bool = True) -> DrillResult:
         from gameday.scenario import load_scenario
 
-        loaded = load_scenario(Path(scenario)) if isinstance(scenario, Path | str) else scenario
+        project = session.project()
+        loaded = (
+            load_scenario(Path(scenario), project) if isinstance(scenario, Path | str) else scenario
+        )
         result = session.drill(loaded, node)
         if check and not result.passed:
             pytest.fail(failure_message(result), pytrace=False)

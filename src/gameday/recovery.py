@@ -18,34 +18,34 @@ from datetime import datetime
 import docker.errors
 
 from gameday.errors import GamedayError
-from gameday.faults.cache import FLUSH_COMMAND, flush
+from gameday.faults.command import named_command
 from gameday.faults.deploy import rollback
 from gameday.faults.link import with_proxy
 from gameday.faults.operations import (
-    BACKENDS,
     connect,
     docker_errors,
     missing_connections,
     proxy_client,
-    psql,
-    reload_gateway,
     restarted,
+    run_command,
     running_project,
     state_of,
 )
 from gameday.faults.service import STOP_GRACE_S
+from gameday.project import Command
 from gameday.proxy_client import ProxyClient
-from gameday.replica import PSQL, Replica
-from gameday.scenario import RecoveryStep, RollbackStep, ServiceStep, SimpleStep, WaitStep
+from gameday.replica import Replica
+from gameday.scenario import (
+    CommandStep,
+    RecoveryStep,
+    RollbackStep,
+    ServiceStep,
+    SimpleStep,
+    WaitStep,
+)
 from gameday.timeline import utcnow
 
-__all__ = ["TERMINATE_IDLE_SQL", "StepResult", "playbook_command", "run_step"]
-
-# Idle client sessions, except the one asking: what a DBA kills when the pool is exhausted.
-TERMINATE_IDLE_SQL = (
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE state = 'idle' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-)
+__all__ = ["StepResult", "exec_command_line", "playbook_command", "run_step"]
 
 
 # What a failing step raises (Docker's and the OS's errors mostly arrive wrapped already);
@@ -86,14 +86,12 @@ def _target(step: RecoveryStep) -> str:
             return step.service
         case WaitStep():
             return f"{step.seconds:g} s"
-        case SimpleStep(action="flush_cache"):
-            return "redis"
+        case CommandStep():
+            return step.command
         case SimpleStep(action="heal_partition"):
             return "networks"
         case SimpleStep(action="clear_link_faults"):
             return "proxy links"
-        case SimpleStep(action="terminate_idle_connections"):
-            return "postgres"
     return ""
 
 
@@ -118,18 +116,16 @@ def _perform(step: RecoveryStep, replica: Replica) -> str:
         case RollbackStep():
             rollback(replica, step.service)
             return f"recreated {step.service} from the compose file (the previous release)"
-        case SimpleStep(action="flush_cache"):
-            flush(replica)
-            return "flushed every key in redis"
+        case CommandStep():
+            command = named_command(replica, step.command)
+            output = run_command(replica, command, step.command)
+            return f"ran {step.command} in {command.service}" + (f": {output}" if output else "")
         case SimpleStep(action="heal_partition"):
             return _heal(replica)
         case SimpleStep(action="clear_link_faults"):
             if not with_proxy(replica, "reset the proxy", ProxyClient.reset):
                 raise GamedayError("the proxy is not running: no link can be cleared")
             return "removed every toxic and enabled every proxy link"
-        case SimpleStep(action="terminate_idle_connections"):
-            count = psql(replica, TERMINATE_IDLE_SQL, "terminate idle sessions")
-            return f"terminated {count} idle postgres sessions"
         case WaitStep():
             time.sleep(step.seconds)
             return f"waited {step.seconds:g} s"
@@ -152,8 +148,8 @@ def _heal(replica: Replica) -> str:
         for gap in missing_connections(replica)
         if connect(gap.container, gap.network, gap.aliases)
     ]
-    if any(gap.service in BACKENDS for gap in healed):
-        reload_gateway(replica)  # their addresses may be new; nginx resolved the old ones
+    for service in dict.fromkeys(gap.service for gap in healed):
+        restarted(replica, service)  # its address may be new: the hooks see it again
     if not healed:
         return "no service was partitioned"
     return "reconnected " + ", ".join(f"{gap.service} to {gap.network.name}" for gap in healed)
@@ -168,43 +164,40 @@ def playbook_command(step: RecoveryStep, replica: Replica) -> str:
         case ServiceStep(action="start_service" | "restart_service" as action):
             verb = action.removesuffix("_service")
             command = shlex.join(["docker", verb, _name(replica, step.service)])
-            return command + _reload_if_backend(replica, step.service)
+            return command + _hooks_after(replica, step.service)
         case ServiceStep():
             return shlex.join(["docker", "unpause", _name(replica, step.service)])
         case RollbackStep():
             project = running_project(replica, step.service)
             variables = [f"{k}={shlex.quote(v)}" for k, v in project.variables().items()]
-            up = ["docker", "compose", "-f", str(project.compose_file), "up", "--detach"]
+            up = ["docker", "compose", *project.file_options(), "up", "--detach"]
             up += ["--no-deps", "--force-recreate", step.service]
-            return " ".join([*variables, shlex.join(up)]) + _reload_gateway_command(replica)
-        case SimpleStep(action="flush_cache"):
-            return shlex.join(["docker", "exec", _name(replica, "redis"), *FLUSH_COMMAND])
+            return " ".join([*variables, shlex.join(up)]) + _hooks_after(replica, step.service)
+        case CommandStep():
+            return exec_command_line(replica, named_command(replica, step.command))
         case SimpleStep(action="heal_partition"):
             return _heal_command(replica)
         case SimpleStep(action="clear_link_faults"):
             return shlex.join(["curl", "-fsS", "-X", "POST", f"{proxy_client(replica).url}/reset"])
-        case SimpleStep(action="terminate_idle_connections"):
-            postgres = _name(replica, "postgres")
-            return shlex.join(["docker", "exec", postgres, *PSQL, "-c", TERMINATE_IDLE_SQL])
         case WaitStep():
             return f"sleep {step.seconds:g}"
     return f"# no command for {step.action}"
 
 
+def exec_command_line(replica: Replica, command: Command) -> str:
+    """A named command as the ``docker exec`` line that runs it on this replica."""
+    return shlex.join(["docker", "exec", _name(replica, command.service), *command.argv()])
+
+
 def _name(replica: Replica, service: str) -> str:
     """The service's container name (Compose's own name for it when it has none now)."""
     container = replica.containers().get(service)
-    return str(container.name) if container is not None else f"{replica.project.name}-{service}-1"
+    return str(container.name) if container is not None else f"{replica.compose.name}-{service}-1"
 
 
-def _reload_gateway_command(replica: Replica) -> str:
-    return " && " + shlex.join(
-        ["docker", "exec", _name(replica, "gateway"), "nginx", "-s", "reload"]
-    )
-
-
-def _reload_if_backend(replica: Replica, service: str) -> str:
-    return _reload_gateway_command(replica) if service in BACKENDS else ""
+def _hooks_after(replica: Replica, service: str) -> str:
+    hooks = [exec_command_line(replica, c) for c in replica.project.hooks_after(service)]
+    return "".join(" && " + hook for hook in hooks)
 
 
 def _heal_command(replica: Replica) -> str:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import secrets
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -24,17 +23,18 @@ import httpx
 from docker.models.containers import Container
 
 from gameday import ownership
-from gameday.compose import DEFAULT_COMPOSE_FILE, PUBLISHED, ComposeProject
+from gameday.compose import ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import ReplicaError, ServiceUnhealthy
+from gameday.project import Project
 
-__all__ = ["PSQL", "Endpoint", "Replica", "new_run_id"]
+__all__ = ["Endpoint", "Replica", "new_run_id", "port_variable"]
 
 Progress = Callable[[str], None]
 
 LOG_LINES_ON_FAILURE = 20
-PSQL = ("psql", "-h", "/run/postgresql", "-U", "postgres", "-d", "labelmint", "-tAXq")
-PSQL_PATIENCE_S = 5.0
+# How long a command that says "try again" (a server turning clients away) is retried.
+EXEC_PATIENCE_S = 5.0
 PORT_ATTEMPTS = 3
 # How Docker says a host port is taken: by another container, or by another process.
 PORT_CLASHES = ("port is already allocated", "address already in use")
@@ -61,8 +61,13 @@ def _silent(_: str) -> None:
     pass
 
 
+def port_variable(service: str) -> str:
+    """The variable a compose file publishes ``service``'s host port with, by convention."""
+    return "GAMEDAY_PORT_" + service.upper().replace("-", "_").replace(".", "_")
+
+
 class Replica:
-    """One running copy of the drill stack.
+    """One running copy of a project's stack.
 
     Use as a context manager; ``stop`` removes every container, network and volume of
     the run, also when start failed half-way.
@@ -70,16 +75,26 @@ class Replica:
 
     def __init__(
         self,
+        project: Project,
         *,
         run_id: str | None = None,
-        compose_file: Path = DEFAULT_COMPOSE_FILE,
         persistent: bool = False,
         progress: Progress = _silent,
         ready_timeout_s: float = 120.0,
     ) -> None:
+        self.project = project
         self.run_id = run_id or new_run_id()
         lease = ownership.PERSISTENT if persistent else ownership.current_lease()
-        self.project = ComposeProject(run_id=self.run_id, lease=lease, compose_file=compose_file)
+        required = [*project.monitoring_services()]
+        if project.spec.load is not None:
+            required.append(project.spec.load.target)
+        self.compose = ComposeProject(
+            run_id=self.run_id,
+            lease=lease,
+            compose_files=project.compose_files,
+            port_variables=project.topology.port_variables,
+            required_services=tuple(dict.fromkeys(required)),
+        )
         self.progress = progress
         self.ready_timeout_s = ready_timeout_s
         self._last_progress = ""
@@ -100,12 +115,12 @@ class Replica:
 
     def start(self) -> Self:
         """Start the replica and wait until it is ready, or raise and leave nothing behind."""
-        self.project.config()  # a bad compose file fails here, before anything starts
+        self.compose.config()  # a bad compose file fails here, before anything starts
         removed = ownership.sweep()
         for run in removed:
             self.progress(f"removed leftovers of dead run {run.run_id}")
         started = time.monotonic()
-        self.progress(f"replica {self.project.name}: starting")
+        self.progress(f"replica {self.compose.name}: starting")
         try:
             self._compose_up(started)
             self._wait_healthy(started)
@@ -113,20 +128,20 @@ class Replica:
         except BaseException:
             self.stop()
             raise
-        self.progress(f"replica {self.project.name}: ready in {time.monotonic() - started:.1f} s")
+        self.progress(f"replica {self.compose.name}: ready in {time.monotonic() - started:.1f} s")
         return self
 
     def stop(self) -> None:
         """Remove everything of this run (containers, networks, volumes)."""
         started = time.monotonic()
         try:
-            self.project.docker_compose().stop(down=True)
+            self.compose.docker_compose().stop(down=True)
         except subprocess.CalledProcessError:
             pass  # the label sweep below removes whatever compose could not
         finally:
             ownership.remove_run(self.run_id)
-            self.project.discard_env()
-        self.progress(f"replica {self.project.name}: removed in {time.monotonic() - started:.1f} s")
+            self.compose.discard_env()
+        self.progress(f"replica {self.compose.name}: removed in {time.monotonic() - started:.1f} s")
 
     def _compose_up(self, started: float) -> None:
         """Run `compose up`; if another process took one of the chosen host ports between
@@ -138,9 +153,9 @@ class Replica:
             except ReplicaError as exc:
                 if not any(c in str(exc) for c in PORT_CLASHES) or attempt == PORT_ATTEMPTS:
                     raise
-                self.progress(f"replica {self.project.name}: a host port was taken; retrying")
+                self.progress(f"replica {self.compose.name}: a host port was taken; retrying")
                 ownership.remove_run(self.run_id)
-                self.project.ports.clear()
+                self.compose.ports.clear()
 
     def _compose_up_once(self, started: float) -> None:
         """Run `compose up` in the background and report health while it works.
@@ -149,7 +164,7 @@ class Replica:
         at the same time shows progress and catches a service that died early.
         """
         with ThreadPoolExecutor(max_workers=1) as pool:
-            up = pool.submit(self.project.docker_compose().start)
+            up = pool.submit(self.compose.docker_compose().start)
             while not up.done():
                 self._check_health(started, final=False)
                 time.sleep(0.25)
@@ -159,7 +174,7 @@ class Replica:
                 stderr = (exc.stderr or b"").decode(errors="replace").strip()
                 if any(clash in stderr for clash in PORT_CLASHES):
                     raise ReplicaError(
-                        f"replica {self.project.name}: {stderr.splitlines()[-1]}"
+                        f"replica {self.compose.name}: {stderr.splitlines()[-1]}"
                     ) from exc
                 self._raise_for_unhealthy(fallback=stderr)
 
@@ -182,19 +197,22 @@ class Replica:
         try:
             return self.containers()[service]
         except KeyError:
-            raise ReplicaError(f"replica {self.project.name} has no service {service!r}") from None
+            raise ReplicaError(f"replica {self.compose.name} has no service {service!r}") from None
 
     @classmethod
-    def attach(cls, run_id: str) -> Replica:
-        """A handle on a replica that is already running (for status, endpoints, drills)."""
-        replica = cls(run_id=run_id)
+    def attach(cls, run_id: str, project: Project) -> Replica:
+        """A handle on a replica of ``project`` that is already running (for status,
+        endpoints, drills)."""
+        replica = cls(project, run_id=run_id)
         leases = {c.labels.get(ownership.LABEL_LEASE) for c in replica.containers().values()}
         if len(leases) == 1:
             # Compose commands on the replica (a redeploy) must keep its lease and ports.
-            replica.project.lease = leases.pop() or ownership.MANUAL
-        for service in PUBLISHED:
+            replica.compose.lease = leases.pop() or ownership.MANUAL
+        for service in project.published:
+            if port_variable(service) not in project.topology.port_variables:
+                continue
             try:
-                replica.project.ports[service] = replica.endpoint(service).port
+                replica.compose.ports[port_variable(service)] = replica.endpoint(service).port
             except ReplicaError:
                 continue  # not running now: a port is chosen if it is ever started again
         return replica
@@ -225,7 +243,7 @@ class Replica:
         if waiting:
             message += f" (waiting for {', '.join(waiting)})"
         if containers and message != self._last_progress:
-            self.progress(f"replica {self.project.name}: {message}")
+            self.progress(f"replica {self.compose.name}: {message}")
             self._last_progress = message
         if time.monotonic() - started > self.ready_timeout_s:
             name = waiting[0] if waiting else "replica"
@@ -247,7 +265,7 @@ class Replica:
                 if state == "unhealthy" and probe:
                     reason += f"; its healthcheck said: {probe}"
                 raise ServiceUnhealthy(name, reason, self._logs(name))
-        raise ReplicaError(f"replica {self.project.name} failed to start: {fallback}")
+        raise ReplicaError(f"replica {self.compose.name} failed to start: {fallback}")
 
     @staticmethod
     def _last_healthcheck_output(container: Container) -> str:
@@ -261,8 +279,20 @@ class Replica:
             return ""
         return raw.decode(errors="replace")
 
+    def prometheus_url(self) -> str:
+        return (
+            self.project.monitoring_url("prometheus")
+            or self.endpoint(self.project.spec.prometheus).url
+        )
+
+    def alertmanager_url(self) -> str:
+        return (
+            self.project.monitoring_url("alertmanager")
+            or self.endpoint(self.project.spec.alertmanager).url
+        )
+
     def _wait_monitoring(self, started: float) -> None:
-        prometheus = self.endpoint("prometheus").url
+        prometheus = self.prometheus_url()
         last = ""
         with httpx.Client(timeout=2.0) as http:
             while True:
@@ -270,13 +300,13 @@ class Replica:
                 if not message:
                     return
                 if message != last:
-                    self.progress(f"replica {self.project.name}: {message}")
+                    self.progress(f"replica {self.compose.name}: {message}")
                     last = message
                 if time.monotonic() - started > self.ready_timeout_s:
                     raise ServiceUnhealthy(
-                        "prometheus",
+                        self.project.spec.prometheus,
                         f"never saw the whole replica: {message}",
-                        self._logs("prometheus"),
+                        self._logs(self.project.spec.prometheus),
                     )
                 time.sleep(0.25)
 
@@ -296,26 +326,29 @@ class Replica:
             return f"rule groups not evaluated yet: {', '.join(unevaluated)}"
         return ""
 
-    # -- the database ------------------------------------------------------------------------
+    # -- commands ----------------------------------------------------------------------------
 
-    def psql(self, sql: str) -> str:
-        """Run ``sql`` as the superuser in the postgres container; its unaligned output.
+    def exec(self, service: str, argv: Sequence[str], *, retry_while: str | None = None) -> str:
+        """Run ``argv`` in ``service``'s container; its output, stripped.
 
-        When clients flood PostgreSQL (the connection exhaustion drill), even a superuser
-        can be turned away for a moment: the server starts a backend for every attempt
-        before it checks the reserved slots. Such a refusal is retried for a few seconds.
+        Raises ReplicaError when the command fails. When its output contains
+        ``retry_while`` (a database that turns clients away for a moment, say), it is tried
+        again for a few seconds first.
         """
-        deadline = time.monotonic() + PSQL_PATIENCE_S
+        deadline = time.monotonic() + EXEC_PATIENCE_S
         while True:
             try:
-                exit_code, output = self.container("postgres").exec_run([*PSQL, "-c", sql])
+                exit_code, output = self.container(service).exec_run(list(argv))
             except docker.errors.APIError as exc:
-                raise ReplicaError(f"cannot run psql in the postgres container: {exc}") from exc
+                raise ReplicaError(f"cannot run {argv[0]} in {service}: {exc}") from exc
             text = bytes(output or b"").decode(errors="replace").strip()
             if exit_code == 0:
                 return text
-            if "too many clients" not in text or time.monotonic() > deadline:
-                raise ReplicaError(f"psql failed (exit code {exit_code}): {text[-500:]}")
+            retry = retry_while is not None and retry_while in text
+            if not retry or time.monotonic() > deadline:
+                raise ReplicaError(
+                    f"{argv[0]} in {service} failed (exit code {exit_code}): {text[-500:]}"
+                )
             time.sleep(0.1)
 
     # -- addresses -------------------------------------------------------------------------
@@ -327,7 +360,7 @@ class Replica:
         its ports for life, but a compose file that lets Docker pick them gets a new port
         whenever a drill restarts or recreates a container.
         """
-        port = PUBLISHED.get(service)
+        port = self.project.published.get(service)
         if port is None:
             raise ReplicaError(f"service {service!r} is not published to the host")
         container = self.container(service)

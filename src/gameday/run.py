@@ -15,17 +15,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from gameday import steady_state
-from gameday.compose import DEFAULT_COMPOSE_FILE
 from gameday.detection import AlertWatch, DetectionReport
 from gameday.faults import build_fault
 from gameday.faults.ledger import injected, revert_leftovers
 from gameday.grading import Measurements, grade
 from gameday.journal import DrillResult, Journal
-from gameday.load import LoadGenerator, LoadReport, lost_tasks
+from gameday.load import LoadGenerator, LoadReport, RecordId, load_for, lost_writes
+from gameday.project import Project
 from gameday.recovery import StepResult, run_step
 from gameday.replica import Replica, new_run_id
 from gameday.scenario import Scenario
@@ -56,7 +55,7 @@ class Drill:
     scenario: Scenario
     timeline: Timeline
     watch: AlertWatch
-    load: LoadGenerator
+    load: LoadGenerator | None
     injected_at: datetime
     progress: Progress
     steps: list[StepResult]
@@ -140,16 +139,20 @@ class DrillSession:
         self.problems: list[str] = []
         self.not_run = ""
         self.started_at = self.timeline.add(EventKind.DRILL_STARTED, scenario.title).at
-        self.watch = AlertWatch(
-            replica.endpoint("prometheus").url,
-            replica.endpoint("alertmanager").url,
-            self.timeline,
+        self.watch = AlertWatch(replica.prometheus_url(), replica.alertmanager_url(), self.timeline)
+        project_load = replica.project.spec.load
+        self.load_spec = load_for(project_load, scenario.load) if project_load else None
+        self.load = (
+            LoadGenerator(
+                replica.endpoint(self.load_spec.target).url, self.load_spec, self.timeline
+            )
+            if self.load_spec is not None
+            else None
         )
-        self.load = LoadGenerator(replica.endpoint("gateway").url, scenario.load, self.timeline)
         self._faults_open = contextlib.ExitStack()
         self._load_report: LoadReport | None = None
         self._detection: DetectionReport | None = None
-        self._lost: list[int] = []
+        self._lost: list[RecordId] = []
         self._closed = False
         self.responder_name = ""
 
@@ -162,7 +165,8 @@ class DrillSession:
         for entry in revert_leftovers(self.replica):
             self.progress(f"  reverted a fault a dead drill left: {entry.spec.type}")
         self.watch.start()
-        self.load.start()
+        if self.load is not None:
+            self.load.start()
 
     def verify_steady(self, timeout_s: float = PRE_STEADY_TIMEOUT_S) -> bool:
         """Wait for the steady state before the fault; False (and why) if it never comes."""
@@ -184,7 +188,8 @@ class DrillSession:
     def inject(self) -> datetime:
         """Inject the scenario's faults; they stay in until ``revert`` or ``close``."""
         self.progress(f"  injecting {', '.join(f.describe() for f in self.faults)}")
-        self.load.arm()
+        if self.load is not None:
+            self.load.arm()
         self._faults_open.enter_context(injected(self.faults, self.replica, self.timeline.add))
         first = self.timeline.first(EventKind.FAULT_INJECTED)
         self.injected_at = first.at if first else utcnow()
@@ -241,7 +246,7 @@ class DrillSession:
             return
         self._closed = True
         try:
-            self._load_report = self.load.stop()
+            self._load_report = self.load.stop() if self.load else LoadReport((), ())
             self.revert()
             if self.steady_at is None and self.injected_at is not None:
                 # Not graded: only so that the next drill starts on a settled replica.
@@ -259,8 +264,11 @@ class DrillSession:
                     )
         finally:
             self._detection = self.watch.stop()
-        if self.injected_at is not None:
-            self._lost = lost_tasks(self.replica, self._load_report.acknowledged)
+        check = self.replica.project.spec.data_check
+        if self.injected_at is not None and check is not None:
+            self._lost = lost_writes(
+                self.replica, check, self.load_spec, self._load_report.acknowledged
+            )
 
     def result(self) -> DrillResult:
         """Grade the drill (closing it first if need be)."""
@@ -335,7 +343,7 @@ def _measure(
     problems: Sequence[str],
     detection: DetectionReport,
     load: LoadReport,
-    lost: Sequence[int],
+    lost: Sequence[RecordId],
     not_run: str,
     acknowledged_at: datetime | None,
     human: bool,
@@ -375,25 +383,26 @@ def _jsonable(record: object) -> dict[str, object]:
 
 
 def run_gameday(
+    project: Project,
     scenarios: Sequence[Scenario],
     *,
     progress: Progress,
-    compose_file: Path = DEFAULT_COMPOSE_FILE,
     replica_run_id: str | None = None,
     responder: Responder | None = None,
     run_id: str | None = None,
 ) -> Journal:
-    """Bring a replica up (or use a kept one), run every scenario on it, take it down."""
+    """Bring a replica of ``project`` up (or use a kept one), run every scenario on it,
+    take it down."""
     started_at = utcnow()
     timings: dict[str, float] = {}
     results: list[DrillResult] = []
     if replica_run_id is not None:
-        replica = Replica.attach(replica_run_id)
+        replica = Replica.attach(replica_run_id, project)
         replica.progress = progress
         _run_all(replica, scenarios, progress, responder, results, timings)
         own_run_id = run_id or new_run_id()  # a run of its own, on a kept replica
     else:
-        replica = Replica(compose_file=compose_file, progress=progress, run_id=run_id)
+        replica = Replica(project, progress=progress, run_id=run_id)
         own_run_id = replica.run_id
         t0 = time.monotonic()
         replica.start()

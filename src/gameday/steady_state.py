@@ -19,6 +19,7 @@ from gameday import scenario
 from gameday.detection import AlertWatch
 from gameday.errors import ReplicaError
 from gameday.load import LoadGenerator
+from gameday.project import Project
 from gameday.replica import Endpoint
 from gameday.timeline import utcnow
 
@@ -31,6 +32,9 @@ HEALTH_TIMEOUT_S = 3.0
 class ServiceAddresses(Protocol):
     """What the steady state needs of a replica (``Replica`` has it)."""
 
+    @property
+    def project(self) -> Project: ...
+
     def endpoint(self, service: str) -> Endpoint: ...
 
 
@@ -42,9 +46,14 @@ def check(
 ) -> list[str]:
     """The ways the replica is not in its steady state now; [] when it is."""
     problems: list[str] = []
-    if spec.healthy:
-        with ThreadPoolExecutor(max_workers=len(spec.healthy)) as pool:
-            answers = pool.map(lambda service: _health_problem(replica, service), spec.healthy)
+    paths = replica.project.health()
+    healthy = list(paths) if spec.healthy is None else spec.healthy
+    if healthy:
+        with ThreadPoolExecutor(max_workers=len(healthy)) as pool:
+            answers = pool.map(
+                lambda service: _health_problem(replica, service, paths.get(service, "/health")),
+                healthy,
+            )
             problems.extend(p for p in answers if p)
     if spec.alerts_resolved:
         active = watch.active()
@@ -84,17 +93,17 @@ def wait_for(
         time.sleep(min(poll_s, remaining))
 
 
-def _health_problem(replica: ServiceAddresses, service: str) -> str:
+def _health_problem(replica: ServiceAddresses, service: str, path: str) -> str:
     try:
-        url = f"{replica.endpoint(service).url}/health"
+        url = f"{replica.endpoint(service).url}{path}"
     except ReplicaError as exc:
         return f"{service}: {exc}"
     try:
         response = httpx.get(url, timeout=HEALTH_TIMEOUT_S, trust_env=False)
     except httpx.TimeoutException:
-        return f"{service} /health did not answer within {HEALTH_TIMEOUT_S:g} s"
+        return f"{service} {path} did not answer within {HEALTH_TIMEOUT_S:g} s"
     except httpx.HTTPError as exc:
-        return f"{service} /health did not answer ({type(exc).__name__})"
+        return f"{service} {path} did not answer ({type(exc).__name__})"
     if response.status_code != 200:
-        return f"{service} /health answered {response.status_code}"
+        return f"{service} {path} answered {response.status_code}"
     return ""

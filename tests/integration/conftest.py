@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from gameday.project import Project
 from gameday.replica import Replica
 
 
 @pytest.fixture(scope="session")
-def replica() -> Iterator[Replica]:
-    with Replica(progress=print) as running:
+def replica(bundled_project: Project) -> Iterator[Replica]:
+    with Replica(bundled_project, progress=print) as running:
         yield running

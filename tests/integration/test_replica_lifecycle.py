@@ -46,7 +46,7 @@ def test_a_ready_replica_has_prometheus_answering_and_is_gone_after_stop() -> No
 
 def test_a_service_that_never_gets_healthy_is_named_with_its_logs_and_nothing_is_left() -> None:
     replica = Replica(compose_file=TINY)
-    replica.project.extra_env["TINY_ALERTMANAGER_EXIT"] = "1"
+    replica.compose.extra_env["TINY_ALERTMANAGER_EXIT"] = "1"
     with pytest.raises(ServiceUnhealthy) as caught:
         replica.start()
     assert caught.value.service == "alertmanager"
@@ -126,7 +126,7 @@ def test_a_host_port_taken_before_docker_binds_it_is_chosen_again() -> None:
         squatter.listen()
         taken = squatter.getsockname()[1]
         replica = Replica()
-        replica.project.ports["gateway"] = taken  # as if another process got there first
+        replica.compose.ports["gateway"] = taken  # as if another process got there first
         with replica:
             assert replica.endpoint("gateway").port != taken
             assert httpx.get(f"{replica.endpoint('gateway').url}/gateway/health").status_code == 200

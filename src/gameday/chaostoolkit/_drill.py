@@ -18,13 +18,15 @@ from typing import Any
 from gameday.detection import AlertWatch
 from gameday.errors import GamedayError, InputError
 from gameday.journal import DrillResult, Journal, write_journal
+from gameday.project import Project, find_project, load_project
 from gameday.recovery import StepResult
 from gameday.replica import Replica, new_run_id
 from gameday.run import DrillSession
-from gameday.scenario import HealthChecked, Scenario, SteadyState, load_scenario
+from gameday.scenario import Scenario, SteadyState, load_scenario
 from gameday.timeline import Timeline, utcnow
 
 __all__ = [
+    "PROJECT_KEY",
     "REPLICA_KEY",
     "REPORTS_KEY",
     "ChaosDrill",
@@ -32,6 +34,7 @@ __all__ = [
     "current",
     "end",
     "health_only",
+    "project_of",
     "replica_of",
     "running",
     "scenario_at",
@@ -39,9 +42,9 @@ __all__ = [
 ]
 
 # The experiment's configuration keys.
+PROJECT_KEY = "gameday_project"
 REPLICA_KEY = "gameday_replica"
 REPORTS_KEY = "gameday_reports"
-DEFAULT_REPORTS = "reports"
 
 Configuration = dict[str, Any] | None
 
@@ -50,6 +53,13 @@ log = logging.getLogger("chaostoolkit")
 
 def _log(message: str) -> None:
     log.info("gameday: %s", message.strip())
+
+
+def project_of(configuration: Configuration) -> Project:
+    """The project named by ``configuration["gameday_project"]``, else the one found from
+    the current directory (as ``gameday`` finds it)."""
+    named = (configuration or {}).get(PROJECT_KEY)
+    return load_project(find_project(explicit=Path(str(named)) if named else None))
 
 
 def replica_of(configuration: Configuration) -> Replica:
@@ -61,13 +71,13 @@ def replica_of(configuration: Configuration) -> Replica:
             f"`gameday up` and pass its run id (`chaos run --var {REPLICA_KEY}=RUN_ID ...` "
             "or GAMEDAY_REPLICA=RUN_ID)"
         )
-    replica = Replica.attach(str(run_id))
+    replica = Replica.attach(str(run_id), project_of(configuration))
     replica.progress = _log
     return replica
 
 
-def scenario_at(path: str | Path) -> Scenario:
-    return load_scenario(Path(path))
+def scenario_at(path: str | Path, project: Project | None = None) -> Scenario:
+    return load_scenario(Path(path), project)
 
 
 @dataclass
@@ -143,9 +153,11 @@ def begin(scenario_path: str | Path, configuration: Configuration) -> ChaosDrill
     global _current
     if _current is not None:
         raise InputError(f"a drill of {_current.scenario.name} is already running in this process")
-    scenario = scenario_at(scenario_path)
-    session = DrillSession(replica_of(configuration), scenario, progress=_log)
-    reports = Path(str((configuration or {}).get(REPORTS_KEY) or DEFAULT_REPORTS))
+    replica = replica_of(configuration)
+    scenario = scenario_at(scenario_path, replica.project)
+    session = DrillSession(replica, scenario, progress=_log)
+    named = (configuration or {}).get(REPORTS_KEY)
+    reports = Path(str(named)) if named else replica.project.reports_dir
     _current = ChaosDrill(session, reports)
     try:
         session.start()
@@ -187,9 +199,7 @@ def watching(replica: Replica) -> Iterator[AlertWatch]:
     if _current is not None:
         yield _current.session.watch
         return
-    watch = AlertWatch(
-        replica.endpoint("prometheus").url, replica.endpoint("alertmanager").url, Timeline()
-    )
+    watch = AlertWatch(replica.prometheus_url(), replica.alertmanager_url(), Timeline())
     watch.start()
     try:
         yield watch
@@ -197,6 +207,6 @@ def watching(replica: Replica) -> Iterator[AlertWatch]:
         watch.stop()
 
 
-def health_only(services: list[HealthChecked]) -> SteadyState:
+def health_only(services: list[str] | None) -> SteadyState:
     """A steady state of health endpoints alone (no alert, no load condition)."""
     return SteadyState(healthy=services, alerts_resolved=False)

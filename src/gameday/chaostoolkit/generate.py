@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gameday.project import Project
 from gameday.scenario import Scenario, load_all
 
 __all__ = [
-    "DEFAULT_EXPERIMENTS",
-    "DEFAULT_SCENARIOS",
     "GeneratedExperiment",
     "experiment_for",
     "generate",
@@ -32,8 +31,6 @@ __all__ = [
     "write",
 ]
 
-DEFAULT_SCENARIOS = Path("scenarios")
-DEFAULT_EXPERIMENTS = Path("experiments")
 PACKAGE = "gameday.chaostoolkit"
 REPLICA_ENV = "GAMEDAY_REPLICA"
 
@@ -88,7 +85,6 @@ def experiment_for(scenario: Scenario, scenario_file: str) -> dict[str, Any]:
         "tags": ["gameday", scenario.name, *expect],
         "configuration": {
             "gameday_replica": {"type": "env", "key": REPLICA_ENV, "default": ""},
-            "gameday_reports": "reports",
         },
         "controls": [
             {
@@ -134,16 +130,19 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def generate(
-    scenarios: Iterable[Path] = (DEFAULT_SCENARIOS,),
-    out_dir: Path = DEFAULT_EXPERIMENTS,
+    project: Project,
+    out_dir: Path | None = None,
     *,
-    base: Path | None = None,
+    scenarios: Iterable[Path] | None = None,
 ) -> list[GeneratedExperiment]:
-    """The experiments of the playbook drills among ``scenarios`` (files or directories);
-    scenario paths in them are relative to ``base`` (default: the current directory)."""
-    base = base or Path.cwd()
+    """The experiments of the playbook drills among the project's scenarios (or
+    ``scenarios``, files or directories), written to ``out_dir`` (default: experiments/
+    beside the project file); scenario paths in them are relative to the project's root,
+    where ``chaos run`` is meant to run."""
+    out_dir = out_dir or project.root / "experiments"
+    base = project.root
     generated = []
-    for scenario in load_all(list(scenarios)):
+    for scenario in load_all(list(scenarios or [project.scenarios_dir]), project):
         if scenario.playbook.drill is None:
             continue
         assert scenario.source is not None

@@ -17,7 +17,7 @@ from gameday import steady_state
 from gameday.chaostoolkit import _drill
 from gameday.errors import GamedayError
 
-__all__ = ["alert_fired_within", "gateway_healthy", "no_alert_active", "steady_state_holds"]
+__all__ = ["alert_fired_within", "no_alert_active", "services_healthy", "steady_state_holds"]
 
 
 def steady_state_holds(scenario: str, configuration: _drill.Configuration = None) -> bool:
@@ -36,19 +36,23 @@ def steady_state_holds(scenario: str, configuration: _drill.Configuration = None
     return True
 
 
-def gateway_healthy(timeout_s: float = 10.0, configuration: _drill.Configuration = None) -> bool:
-    """Wait up to ``timeout_s`` for the gateway's health endpoint to answer 200.
-    Raises ``ActivityFailed`` when it does not."""
+def services_healthy(
+    services: list[str] | None = None,
+    timeout_s: float = 10.0,
+    configuration: _drill.Configuration = None,
+) -> bool:
+    """Wait up to ``timeout_s`` for the health endpoints of ``services`` (default: every
+    one the project names) to answer 200. Raises ``ActivityFailed`` when they do not."""
     try:
         replica = _drill.replica_of(configuration)
         with _drill.watching(replica) as watch:
             at, problems = steady_state.wait_for(
-                replica, _drill.health_only(["gateway"]), watch, None, timeout_s
+                replica, _drill.health_only(services), watch, None, timeout_s
             )
     except GamedayError as exc:
         raise ActivityFailed(str(exc)) from exc
     if at is None:
-        raise ActivityFailed("gateway unhealthy: " + "; ".join(problems))
+        raise ActivityFailed("unhealthy: " + "; ".join(problems))
     return True
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from gameday.errors import FaultError
 from gameday.faults.base import Fault
-from gameday.faults.cache import CacheFlush
+from gameday.faults.command import CommandRun
 from gameday.faults.connections import ConnectionExhaustion
 from gameday.faults.deploy import BadDeploy
 from gameday.faults.link import LinkDown, LinkToxic
@@ -30,7 +30,7 @@ FAULT_TYPES: dict[type[Any], Callable[[Any], Fault]] = {
         Partition,
         LinkToxic,
         LinkDown,
-        CacheFlush,
+        CommandRun,
         ConnectionExhaustion,
         BadDeploy,
     )

@@ -1,7 +1,10 @@
 """The connection exhaustion fault: idle PostgreSQL sessions held open, as a client that
 leaks its connections would hold them.
 
-A background shell started by ``docker exec`` inside the postgres container opens the
+It works on any PostgreSQL service whose container has psql and trusts local connections
+over its socket in /run/postgresql (Debian's and the official image's default); the
+scenario names the service and the database. A background shell started by
+``docker exec`` inside that container opens the
 sessions with psql, as the unprivileged role ``gameday_exhaust`` and the application_name
 ``gameday-exhaust``; each psql waits on a FIFO that the shell keeps open, so the sessions
 stay idle. Being unprivileged, they can take every ordinary slot but not the superuser's
@@ -16,12 +19,12 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from gameday.errors import FaultError
-from gameday.faults.operations import exec_checked, psql, state_of
+from gameday.errors import FaultError, ReplicaError
+from gameday.faults.operations import exec_checked, state_of
 from gameday.replica import Replica
 from gameday.scenario import ConnectionExhaustionFault
 
-__all__ = ["APPLICATION_NAME", "ROLE", "ConnectionExhaustion", "count_sessions"]
+__all__ = ["APPLICATION_NAME", "ROLE", "ConnectionExhaustion", "count_sessions", "psql"]
 
 APPLICATION_NAME = "gameday-exhaust"
 ROLE = "gameday_exhaust"
@@ -30,7 +33,9 @@ CONNECT_TIMEOUT_S = 15.0
 TERMINATE_TIMEOUT_S = 10.0
 POLL_S = 0.1
 
-_CONNINFO = f"host=/run/postgresql dbname=labelmint user={ROLE} application_name={APPLICATION_NAME}"
+SOCKET_DIR = "/run/postgresql"
+# A server that is flooded with connection attempts turns even a superuser away for a moment.
+_BUSY = "too many clients"
 
 _CREATE_ROLE = f"""
 DO $$ BEGIN
@@ -41,7 +46,8 @@ END $$;
 """
 
 # Every psql reads the FIFO, which the shell holds open for writing and never writes to:
-# the sessions idle until the shell dies and the psqls read end-of-file.
+# the sessions idle until the shell dies and the psqls read end-of-file. $1 is the count,
+# $2 the connection string.
 _HOLD_SCRIPT = f"""
 set -u
 mkdir -p {HOLD_DIR}
@@ -49,7 +55,7 @@ fifo={HOLD_DIR}/hold.$$
 mkfifo "$fifo"
 i=0
 while [ "$i" -lt "$1" ]; do
-  psql "{_CONNINFO}" -qX < "$fifo" > /dev/null 2>&1 &
+  psql "$2" -qX < "$fifo" > /dev/null 2>&1 &
   i=$((i + 1))
 done
 exec 3> "$fifo"
@@ -70,10 +76,20 @@ exit 0
 """
 
 
-def count_sessions(replica: Replica) -> int:
+def psql(replica: Replica, spec: ConnectionExhaustionFault, sql: str, what: str) -> str:
+    """``sql`` as the superuser over the server's socket; a FaultError saying ``what``
+    failed when it does."""
+    argv = ["psql", "-h", SOCKET_DIR, "-U", "postgres", "-d", spec.database, "-tAXq", "-c", sql]
+    try:
+        return replica.exec(spec.service, argv, retry_while=_BUSY)
+    except ReplicaError as exc:
+        raise FaultError(f"{what}: {exc}") from exc
+
+
+def count_sessions(replica: Replica, spec: ConnectionExhaustionFault) -> int:
     """How many sessions the fault holds right now."""
     sql = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'"
-    return int(psql(replica, sql, "count the held sessions"))
+    return int(psql(replica, spec, sql, "count the held sessions"))
 
 
 @dataclass(frozen=True)
@@ -84,14 +100,18 @@ class ConnectionExhaustion:
     spec_type: ClassVar[type[ConnectionExhaustionFault]] = ConnectionExhaustionFault
 
     def describe(self) -> str:
-        return f"hold {self.spec.connections} idle postgres sessions"
+        return f"hold {self.spec.connections} idle sessions in {self.spec.service}"
 
     def inject(self, replica: Replica) -> None:
-        wanted = self.spec.connections
-        psql(replica, _CREATE_ROLE, "create the role that holds the sessions")
+        spec, wanted = self.spec, self.spec.connections
+        psql(replica, spec, _CREATE_ROLE, "create the role that holds the sessions")
+        conninfo = (
+            f"host={SOCKET_DIR} dbname={spec.database} user={ROLE} "
+            f"application_name={APPLICATION_NAME}"
+        )
         exec_checked(
-            replica.container("postgres"),
-            ["sh", "-c", _HOLD_SCRIPT, APPLICATION_NAME, str(wanted)],
+            replica.container(spec.service),
+            ["sh", "-c", _HOLD_SCRIPT, APPLICATION_NAME, str(wanted), conninfo],
             "start the session holder",
             detach=True,
         )
@@ -99,7 +119,7 @@ class ConnectionExhaustion:
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         held, last, stable_since = 0, -1, time.monotonic()
         while time.monotonic() < deadline:
-            held = count_sessions(replica)
+            held = count_sessions(replica, spec)
             if held >= wanted:
                 return
             if held != last:
@@ -111,7 +131,7 @@ class ConnectionExhaustion:
             raise FaultError(f"{self.describe()}: no session opened in {CONNECT_TIMEOUT_S:.0f} s")
 
     def revert(self, replica: Replica) -> None:
-        container = replica.container("postgres")
+        container = replica.container(self.spec.service)
         if state_of(container) not in ("running", "paused"):
             return  # the holder and its sessions died with the server
         exec_checked(container, ["sh", "-c", _KILL_SCRIPT], "stop the session holder")
@@ -121,10 +141,10 @@ class ConnectionExhaustion:
         )
         deadline = time.monotonic() + TERMINATE_TIMEOUT_S
         while True:
-            psql(replica, terminate, "terminate the held sessions")
-            left = count_sessions(replica)
+            psql(replica, self.spec, terminate, "terminate the held sessions")
+            left = count_sessions(replica, self.spec)
             if left == 0:
                 return
             if time.monotonic() > deadline:
-                raise FaultError(f"{left} held postgres sessions are still open")
+                raise FaultError(f"{left} held sessions are still open in {self.spec.service}")
             time.sleep(POLL_S)

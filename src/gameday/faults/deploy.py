@@ -1,8 +1,8 @@
-"""The bad deploy fault: a broken release of one backend goes out.
+"""The bad deploy fault: a broken release of one service goes out.
 
-The backend is recreated through Compose with an override that sets ``APP_VERSION`` to
-``2-bad`` and a wrong database password, so the new release cannot use its database and
-answers /health with 503. Rolling back recreates it from the compose file alone (the
+The service is recreated through Compose with an override that merges the scenario's
+``environment`` over its compose definition (a new version, a stale secret), so the new
+release starts but misbehaves. Rolling back recreates it from the compose file alone (the
 previous release); the fault's revert does that only while the bad release still runs.
 """
 
@@ -15,24 +15,16 @@ from gameday.faults.operations import compose_recreate
 from gameday.replica import Replica
 from gameday.scenario import BadDeployFault
 
-__all__ = ["BAD_VERSION", "BadDeploy", "release_of", "rollback"]
-
-BAD_VERSION = "2-bad"
-# Not the database's password (the compose file's is "gameday"): the release cannot log in.
-BAD_DB_PASSWORD = "released-with-a-stale-secret"
+__all__ = ["BadDeploy", "environment_of", "rollback"]
 
 
-def release_of(replica: Replica, service: str) -> str | None:
-    """The APP_VERSION the backend's container was created with (None: no container, or
-    the image's default)."""
+def environment_of(replica: Replica, service: str) -> dict[str, str] | None:
+    """The environment the service's container was created with (None: no container)."""
     container = replica.containers().get(service)
     if container is None:
         return None
-    for variable in container.attrs["Config"].get("Env") or []:
-        name, _, value = str(variable).partition("=")
-        if name == "APP_VERSION":
-            return value
-    return None
+    variables = container.attrs["Config"].get("Env") or []
+    return dict(str(variable).partition("=")[::2] for variable in variables)
 
 
 def rollback(replica: Replica, service: str) -> None:
@@ -42,20 +34,24 @@ def rollback(replica: Replica, service: str) -> None:
 
 @dataclass(frozen=True)
 class BadDeploy:
-    """A backend recreated as a release that cannot reach its database."""
+    """A service recreated as a release with a broken environment."""
 
     spec: BadDeployFault
     spec_type: ClassVar[type[BadDeployFault]] = BadDeployFault
 
     def describe(self) -> str:
-        return f"deploy broken release {BAD_VERSION} of {self.spec.service}"
+        changed = ", ".join(sorted(self.spec.environment))
+        return f"deploy a broken release of {self.spec.service} ({changed} changed)"
 
     def inject(self, replica: Replica) -> None:
-        environment = {"APP_VERSION": BAD_VERSION, "DB_PASSWORD": BAD_DB_PASSWORD}
-        override = {"services": {self.spec.service: {"environment": environment}}}
+        override = {"services": {self.spec.service: {"environment": dict(self.spec.environment)}}}
         compose_recreate(replica, self.spec.service, override)
 
     def revert(self, replica: Replica) -> None:
-        service = self.spec.service
-        if service not in replica.containers() or release_of(replica, service) == BAD_VERSION:
-            rollback(replica, service)
+        environment = environment_of(replica, self.spec.service)
+        if environment is None or self.is_running_in(environment):
+            rollback(replica, self.spec.service)
+
+    def is_running_in(self, environment: dict[str, str]) -> bool:
+        """Whether a container with ``environment`` is the bad release."""
+        return all(environment.get(k) == v for k, v in self.spec.environment.items())

@@ -50,7 +50,10 @@ def toxic_name(spec: LinkToxicFault) -> str:
 def with_proxy(replica: Replica, what: str, action: Callable[[ProxyClient], None]) -> bool:
     """Run ``action`` against the replica's proxy; False when the proxy is not running (its
     faults died with it)."""
-    if state_of(replica.container("proxy")) not in ("running", "paused"):
+    spec = replica.project.spec.proxy
+    if spec is None:
+        raise FaultError(f"{what}: the project has no proxy (proxy: in gameday.yml)")
+    if state_of(replica.container(spec.service)) not in ("running", "paused"):
         return False
     try:
         action(proxy_client(replica))

@@ -27,11 +27,11 @@ from gameday import ownership
 from gameday.compose import ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import FaultError, ReplicaError
+from gameday.project import Command
 from gameday.proxy_client import PROXY_URL_ENV, ProxyClient
 from gameday.replica import Replica
 
 __all__ = [
-    "BACKENDS",
     "Detached",
     "aliases_of",
     "compose_config",
@@ -44,16 +44,13 @@ __all__ = [
     "missing_connections",
     "network",
     "proxy_client",
-    "psql",
-    "reload_gateway",
     "restarted",
+    "run_command",
     "running_project",
     "service_networks",
     "state_of",
 ]
 
-BACKENDS = ("backend-1", "backend-2")
-# psql over the postgres container's own socket, where local connections are trusted.
 COMPOSE_TIMEOUT_S = 60.0
 
 
@@ -75,10 +72,25 @@ def state_of(container: Container) -> str:
 
 
 def restarted(replica: Replica, service: str) -> None:
-    """After a service's container (re)started: the gateway resolved the backends'
-    addresses only when it loaded its config, so it must load it again."""
-    if service in BACKENDS:
-        reload_gateway(replica)
+    """After ``service``'s container (re)started, was recreated or reconnected: run the
+    project's hooks for it (a load balancer that resolves its backends only when it loads
+    its configuration must load it again, for example)."""
+    for command in replica.project.hooks_after(service):
+        target = replica.containers().get(command.service)
+        if target is None or state_of(target) != "running":
+            continue  # it runs its own start-up when it starts
+        run_command(replica, command, f"hook after {service}")
+
+
+def run_command(replica: Replica, command: Command, what: str) -> str:
+    """Run one of the project's named commands; its output, or a FaultError."""
+    try:
+        output = replica.exec(command.service, command.argv(), retry_while=command.retry_while)
+    except ReplicaError as exc:
+        raise FaultError(f"{what}: {exc}") from exc
+    if command.expect_output is not None and output != command.expect_output:
+        raise FaultError(f"{what}: expected the output {command.expect_output!r}, got {output!r}")
+    return output
 
 
 def ensure_running(replica: Replica, service: str) -> str:
@@ -95,24 +107,6 @@ def ensure_running(replica: Replica, service: str) -> str:
         container.start()
     restarted(replica, service)
     return "started"
-
-
-def reload_gateway(replica: Replica) -> bool:
-    """``nginx -s reload`` in the gateway, so that it resolves the backends again; whether
-    it reloaded.
-
-    nginx refuses a config whose upstream names do not resolve, so while a backend is down
-    or cut off the reload waits: bringing that backend back reloads then. A gateway that is
-    not running resolves them when it starts.
-    """
-    gateway = replica.containers().get("gateway")
-    if gateway is None or state_of(gateway) != "running":
-        return False
-    with docker_errors("resolve the backends in the gateway"):
-        resolved: bool = gateway.exec_run(["getent", "hosts", *BACKENDS]).exit_code == 0
-    if resolved:
-        exec_checked(gateway, ["nginx", "-s", "reload"], "reload nginx in the gateway")
-    return resolved
 
 
 def exec_checked(
@@ -133,19 +127,16 @@ def exec_checked(
     return output
 
 
-def psql(replica: Replica, sql: str, what: str) -> str:
-    """``Replica.psql``, failing as a FaultError that says ``what`` failed."""
-    try:
-        return replica.psql(sql)
-    except ReplicaError as exc:
-        raise FaultError(f"{what}: {exc}") from exc
-
-
 def proxy_client(replica: Replica) -> ProxyClient:
     """The client of this replica's network-fault proxy: ``GAMEDAY_PROXY_URL`` when set
     (a real Toxiproxy put in its place), else the proxy service's published API port."""
     override = os.environ.get(PROXY_URL_ENV)
-    return ProxyClient(override or replica.endpoint("proxy").url)
+    if override:
+        return ProxyClient(override)
+    spec = replica.project.spec.proxy
+    if spec is None:
+        raise FaultError("the project has no proxy (proxy: in gameday.yml): no link faults")
+    return ProxyClient(replica.endpoint(spec.service).url)
 
 
 # -- networks ------------------------------------------------------------------------------
@@ -161,7 +152,7 @@ def network(replica: Replica, name: str) -> Network:
     with docker_errors(f"find network {name!r}"):
         found = client().networks.list(filters={"label": selector})
     if not found:
-        raise FaultError(f"replica {replica.project.name} has no network {name!r}")
+        raise FaultError(f"replica {replica.compose.name} has no network {name!r}")
     return found[0]
 
 
@@ -221,7 +212,7 @@ class Detached:
 def compose_config(replica: Replica) -> dict[str, Any]:
     """The replica's resolved compose config. Read through a copy of its project, whose env
     file is removed at once: an attached replica would otherwise leave one per call."""
-    project = replace(replica.project, override_files=[])
+    project = replace(replica.compose, override_files=[])
     try:
         return project.config()
     finally:
@@ -277,11 +268,10 @@ def compose_recreate(
 
 
 def _compose_up_command(project: ComposeProject, service: str) -> list[str]:
-    files = [project.compose_file, *project.override_files]
     return [
         "docker",
         "compose",
-        *[option for file in files for option in ("-f", str(file))],
+        *project.file_options(),
         "--env-file",
         str(project.env_file()),
         "up",
@@ -294,10 +284,10 @@ def _compose_up_command(project: ComposeProject, service: str) -> list[str]:
 
 def running_project(replica: Replica, service: str) -> ComposeProject:
     """A copy of the replica's project whose lease is the one its containers carry."""
-    lease = replica.project.lease
+    lease = replica.compose.lease
     containers = replica.containers()
     for name in (service, *containers):
         if name in containers:
             lease = containers[name].labels.get(ownership.LABEL_LEASE, lease)
             break
-    return replace(replica.project, lease=lease, override_files=[])
+    return replace(replica.compose, lease=lease, override_files=[])

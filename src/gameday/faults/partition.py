@@ -12,14 +12,13 @@ from typing import ClassVar
 
 from gameday.errors import FaultError
 from gameday.faults.operations import (
-    BACKENDS,
     aliases_of,
     compose_config,
     connect,
     docker_errors,
     is_connected,
     network,
-    reload_gateway,
+    restarted,
     service_networks,
 )
 from gameday.replica import Replica
@@ -66,5 +65,5 @@ class Partition:
             container = containers[service]
             aliases = service_networks(config, service).get(self.spec.network, [])
             connect(container, net, aliases_of(service, container, aliases))
-        if any(service in BACKENDS for service in cut_off):
-            reload_gateway(replica)  # their addresses may be new; nginx resolved the old ones
+        for service in cut_off:
+            restarted(replica, service)  # its address may be new: hooks see it again

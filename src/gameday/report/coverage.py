@@ -1,8 +1,9 @@
 """Playbook coverage: which of the playbook's alerts and drills a scenario exercises.
 
-One row for every alert the playbook names (``scenario.PLAYBOOK_ALERTS``) and every one of
-its four "Drill Scenarios", with the scenarios that exercise it and how each did the last
-time it ran. A row no scenario exercises is "not covered": the gap a game day should close.
+One row for every alert the project's playbook names and every one of its "Drill
+Scenarios" (a :class:`PlaybookOutline`), with the scenarios that exercise it and how each
+did the last time it ran. A row no scenario exercises is "not covered": the gap a game day
+should close. Without a playbook, the rows are the alerts and drills the scenarios name.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 from typing import Literal
 
 from gameday.errors import ScenarioError
+from gameday.playbook import Playbook
 from gameday.report.store import DrillRecord, load_history
-from gameday.scenario import PLAYBOOK_ALERTS, load_scenario
+from gameday.scenario import load_scenario
 
 __all__ = [
-    "PLAYBOOK_DRILLS",
     "CoverageRow",
     "Exercise",
     "LastResult",
+    "PlaybookOutline",
     "coverage_from_records",
     "coverage_rows",
     "exercises_in",
@@ -31,13 +33,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The playbook's "Testing and Drills / Drill Scenarios", in its order.
-PLAYBOOK_DRILLS = (
-    "Database outage simulation",
-    "Network partition testing",
-    "Cache failure simulation",
-    "Load balancer failure testing",
-)
+
+@dataclass(frozen=True)
+class PlaybookOutline:
+    """What a playbook asks to be exercised: its alerts and its drills, in its order."""
+
+    alerts: tuple[str, ...]
+    drills: tuple[str, ...]
+
+    @classmethod
+    def of(cls, playbook: Playbook) -> PlaybookOutline:
+        return cls(playbook.alerts, playbook.drills)
 
 
 @dataclass(frozen=True)
@@ -85,11 +91,13 @@ class CoverageRow:
         return "never run"
 
 
-def playbook_coverage(scenarios_dir: Path, history_db: Path | None) -> list[CoverageRow]:
+def playbook_coverage(
+    scenarios_dir: Path, history_db: Path | None, outline: PlaybookOutline | None = None
+) -> list[CoverageRow]:
     """Coverage of the playbook by the scenario files in ``scenarios_dir``, with each one's
     last result from the history database (if given and present)."""
     latest = load_history(history_db).latest_by_scenario() if history_db else {}
-    return coverage_rows(exercises_in(scenarios_dir), latest)
+    return coverage_rows(exercises_in(scenarios_dir), latest, outline)
 
 
 def exercises_in(scenarios_dir: Path) -> list[Exercise]:
@@ -111,7 +119,9 @@ def exercises_in(scenarios_dir: Path) -> list[Exercise]:
     return found
 
 
-def coverage_from_records(latest: Mapping[str, DrillRecord]) -> list[CoverageRow]:
+def coverage_from_records(
+    latest: Mapping[str, DrillRecord], outline: PlaybookOutline | None = None
+) -> list[CoverageRow]:
     """Coverage by the scenarios a history (or a run) has seen, for when there are no
     scenario files to read."""
     exercises = [
@@ -122,24 +132,32 @@ def coverage_from_records(latest: Mapping[str, DrillRecord]) -> list[CoverageRow
         )
         for name, record in sorted(latest.items())
     ]
-    return coverage_rows(exercises, latest)
+    return coverage_rows(exercises, latest, outline)
 
 
 def coverage_rows(
-    exercises: Iterable[Exercise], latest: Mapping[str, DrillRecord]
+    exercises: Iterable[Exercise],
+    latest: Mapping[str, DrillRecord],
+    outline: PlaybookOutline | None = None,
 ) -> list[CoverageRow]:
     """A row per playbook alert, then per playbook drill; ``latest`` is each scenario's
-    newest recorded result."""
+    newest recorded result. Without an ``outline``, the alerts and drills the exercises
+    name are the rows."""
     exercises = list(exercises)
+    if outline is None:
+        outline = PlaybookOutline(
+            tuple(dict.fromkeys(a for e in exercises for a in e.alerts)),
+            tuple(dict.fromkeys(e.drill for e in exercises if e.drill)),
+        )
     rows: list[CoverageRow] = []
-    for alert in PLAYBOOK_ALERTS:
+    for alert in outline.alerts:
         results = tuple(
             _alert_result(e.scenario, alert, latest.get(e.scenario))
             for e in exercises
             if alert in e.alerts
         )
         rows.append(CoverageRow("alert", alert, results))
-    for drill in PLAYBOOK_DRILLS:
+    for drill in outline.drills:
         results = tuple(
             _drill_result(e.scenario, latest.get(e.scenario))
             for e in exercises

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from gameday.report import charts
-from gameday.report.coverage import coverage_from_records, playbook_coverage
+from gameday.report.coverage import PlaybookOutline, coverage_from_records, playbook_coverage
 from gameday.report.model import parse_journal
 from gameday.report.store import DEFAULT_HISTORY, DrillRecord, History, load_history, save_run
 from gameday.report.templating import environment, format_seconds, write_atomically
@@ -156,6 +156,7 @@ def render_history(
     *,
     db: Path | None = None,
     scenarios_dir: Path | None = None,
+    outline: PlaybookOutline | None = None,
 ) -> Path:
     """Write ``reports_dir/index.html`` from the history database and return its path.
 
@@ -167,9 +168,9 @@ def render_history(
     history = load_history(db)
     scenarios_dir = scenarios_dir or _default_scenarios(reports_dir)
     if scenarios_dir is not None:
-        coverage = playbook_coverage(scenarios_dir, db if db.exists() else None)
+        coverage = playbook_coverage(scenarios_dir, db if db.exists() else None, outline)
     else:
-        coverage = coverage_from_records(history.latest_by_scenario())
+        coverage = coverage_from_records(history.latest_by_scenario(), outline)
     runs = []
     drills_by_run: dict[str, list[DrillRecord]] = {}
     for d in history.drills:

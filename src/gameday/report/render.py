@@ -17,7 +17,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from gameday.report import charts
-from gameday.report.coverage import CoverageRow, coverage_rows, exercises_in
+from gameday.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.report.coverage import Exercise as CoverageExercise
 from gameday.report.model import Drill, JournalEvent, ReportError, Run, read_journal
 from gameday.report.store import DEFAULT_HISTORY, drill_records, load_history
@@ -105,6 +105,7 @@ def render_run(
     *,
     scenarios_dir: Path | None = None,
     history_db: Path | None = None,
+    outline: PlaybookOutline | None = None,
 ) -> list[Path]:
     """Write ``index.html`` and ``postmortem-<scenario>.md`` files into ``run_dir``.
 
@@ -123,6 +124,7 @@ def render_run(
         run,
         scenarios_dir or _default_scenarios(run_dir.parent),
         history_db or run_dir.parent / DEFAULT_HISTORY,
+        outline,
     )
     written = []
     page = run_dir / "index.html"
@@ -147,7 +149,12 @@ def render_run(
     return written
 
 
-def run_coverage(run: Run, scenarios_dir: Path | None, history_db: Path) -> list[CoverageRow]:
+def run_coverage(
+    run: Run,
+    scenarios_dir: Path | None,
+    history_db: Path,
+    outline: PlaybookOutline | None = None,
+) -> list[CoverageRow]:
     latest = load_history(history_db).latest_by_scenario()
     this_run = {r.scenario: r for r in drill_records(run)}
     latest.update(this_run)
@@ -162,7 +169,7 @@ def run_coverage(run: Run, scenarios_dir: Path | None, history_db: Path) -> list
             )
             for d in run.drills
         ]
-    return coverage_rows(exercises, latest)
+    return coverage_rows(exercises, latest, outline)
 
 
 def _default_scenarios(reports_dir: Path) -> Path | None:

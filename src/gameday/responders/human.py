@@ -1,8 +1,8 @@
 """Human responder mode: people respond, gameday keeps time and score.
 
 After the fault is in, the screen shows the playbook section for the scenario (its
-immediate actions, and its investigation and recovery commands rewritten for this
-replica) and then listens for keystrokes, one per line:
+immediate actions and the commands it writes, and the project's commands for that section
+as ``docker exec`` lines for this replica) and then listens for keystrokes, one per line:
 
     a          acknowledge the incident (MTTA stops)
     n TEXT     add a note to the timeline
@@ -18,34 +18,21 @@ Input is any text stream, so a script can drive a drill (that is how it is teste
 from __future__ import annotations
 
 import queue
+import shlex
 import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from gameday.errors import ReplicaError
-from gameday.playbook import section_for
+from gameday import ownership
+from gameday.recovery import exec_command_line, playbook_command
 from gameday.timeline import EventKind
 
 if TYPE_CHECKING:
-    from gameday.replica import Replica
     from gameday.run import Drill
 
-__all__ = ["HumanResponder", "command_names"]
+__all__ = ["HumanResponder"]
 
 HELP = "keys: a = acknowledge, n TEXT = note, s = status, m = mitigated, q = give up"
-
-
-def command_names(replica: Replica) -> dict[str, str]:
-    """The names the playbook's command templates use, for this replica."""
-    names = {service: c.name for service, c in replica.containers().items()}
-    names["run_id"] = replica.run_id
-    names["data_network"] = f"{replica.project.name}_data"
-    for service in ("gateway", "proxy", "backend-1", "backend-2", "prometheus", "alertmanager"):
-        try:
-            names[f"{service}_url"] = replica.endpoint(service).url
-        except ReplicaError:  # a stopped service has no published port right now
-            names[f"{service}_url"] = f"<{service} is not running>"
-    return names
 
 
 class HumanResponder:
@@ -116,24 +103,41 @@ class HumanResponder:
         return False
 
     def _show_playbook(self, drill: Drill) -> None:
-        scenario = drill.scenario
-        section = section_for(scenario.playbook.section, scenario.playbook.alerts)
-        names = command_names(drill.replica)
+        scenario, replica = drill.scenario, drill.replica
+        playbook = replica.project.playbook
+        section = (
+            playbook.section_for(scenario.playbook.section, scenario.playbook.alerts)
+            if playbook is not None
+            else None
+        )
         self.say(f"=== INCIDENT DRILL: {scenario.title} ===")
         self.say("A fault is in the replica now. Respond as the playbook says; gameday keeps time.")
-        self.say(
-            f"Playbook section: {section.title} (severity {section.severity}; "
-            f"teams {section.teams})"
-        )
-        self.say("Immediate actions:")
-        for number, action in enumerate(section.immediate_actions, start=1):
-            self.say(f"  {number}. {action}")
-        self.say("Investigation commands for this replica:")
-        for command in section.investigation:
-            self.say(f"  # {command.purpose}\n  {command.render(names)}")
-        self.say("Recovery commands for this replica:")
-        for command in section.recovery:
-            self.say(f"  # {command.purpose}\n  {command.render(names)}")
+        if section is None:
+            self.say(f"Playbook section: {scenario.playbook.section}")
+        else:
+            details = [f"severity {section.severity}" if section.severity else ""]
+            details.append(f"teams {section.teams}" if section.teams else "")
+            shown = "; ".join(d for d in details if d)
+            self.say(f"Playbook section: {section.title}" + (f" ({shown})" if shown else ""))
+            if section.immediate_actions:
+                self.say("Immediate actions:")
+                for number, action in enumerate(section.immediate_actions, start=1):
+                    self.say(f"  {number}. {action}")
+            if section.commands:
+                self.say("The playbook's commands (as it writes them, for production):")
+                for line in section.commands:
+                    self.say(f"  {line}")
+        names = section.names() if section else (scenario.playbook.section,)
+        self.say("Commands for this replica:")
+        label = f"{ownership.LABEL_RUN}={replica.run_id}"
+        self.say(f"  # every container of the replica\n  docker ps --filter label={label}")
+        self.say("  # a service's recent logs\n  docker logs --tail 100 <container>")
+        for name, command in replica.project.commands_for(names):
+            self.say(f"  # {command.purpose or name}\n  {exec_command_line(replica, command)}")
+        if scenario.recovery.steps:
+            self.say("The scenario's recovery steps, as commands:")
+            for step in scenario.recovery.steps:
+                self.say(f"  {shlex.quote(step.action)}: {playbook_command(step, replica)}")
         self.say(HELP)
 
     def _start_reader(self) -> None:
