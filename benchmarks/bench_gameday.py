@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gameday.journal import DrillResult
+from gameday.project import load_project
 from gameday.run import run_gameday
 from gameday.scenario import load_all
 from gameday.timeline import EventKind
@@ -39,10 +40,11 @@ def _fmt(value: float | None, unit: str = " s") -> str:
 
 
 def main() -> None:
-    paths = [Path(p) for p in sys.argv[1:]] or [ROOT / "scenarios"]
-    scenarios = load_all(paths)
+    project = load_project(ROOT / "gameday.yml")
+    paths = [Path(p) for p in sys.argv[1:]] or [project.scenarios_dir]
+    scenarios = load_all(paths, project)
     start = time.monotonic()
-    journal = run_gameday(scenarios, progress=lambda _: None)
+    journal = run_gameday(project, scenarios, progress=lambda _: None)
     total = time.monotonic() - start
 
     print(f"game day benchmark: {len(scenarios)} scenarios on one replica")

@@ -15,13 +15,28 @@ import argparse
 import statistics
 import time
 from datetime import datetime
+from pathlib import Path
 
 import docker
 
 from gameday import ownership
 from gameday.compose import ComposeProject
 from gameday.images import build_images
+from gameday.project import load_project
 from gameday.replica import Replica
+
+PROJECT = load_project(Path(__file__).parents[1] / "gameday.yml")
+
+
+def compose(image_tag: str | None = None) -> ComposeProject:
+    extra = {"image_tag": image_tag} if image_tag else {}
+    return ComposeProject(
+        run_id="bench",
+        lease=ownership.MANUAL,
+        compose_files=PROJECT.compose_files,
+        port_variables=PROJECT.topology.port_variables,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def _ts(value: str) -> datetime:
@@ -33,7 +48,7 @@ def _ts(value: str) -> datetime:
 
 def cold_build() -> float:
     client = docker.from_env()
-    project = ComposeProject(run_id="bench", lease=ownership.MANUAL, image_tag="bench-cold")
+    project = compose("bench-cold")
     start = time.monotonic()
     try:
         # nocache through a fresh tag: every layer above the base is rebuilt.
@@ -89,15 +104,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="warm bring-ups to time")
     args = parser.parse_args()
 
-    build_images(ComposeProject(run_id="bench", lease=ownership.MANUAL), lambda _: None)
+    build_images(compose(), lambda _: None)
     cold = None if args.skip_cold else cold_build()
     warm_start = time.monotonic()
-    build_images(ComposeProject(run_id="bench", lease=ownership.MANUAL), lambda _: None)
+    build_images(compose(), lambda _: None)
     warm_build = time.monotonic() - warm_start
 
     ups, downs, bounds, memories = [], [], [], []
     for _ in range(args.runs):
-        replica = Replica()
+        replica = Replica(PROJECT)
         start = time.monotonic()
         replica.start()
         ups.append(time.monotonic() - start)

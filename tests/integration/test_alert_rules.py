@@ -9,12 +9,11 @@ import docker
 import pytest
 
 from gameday import __version__
-from gameday.compose import DEFAULT_COMPOSE_FILE
-from gameday.scenario import PLAYBOOK_ALERTS
+from gameday.project import Project
 
 pytestmark = pytest.mark.docker
 
-RULES = DEFAULT_COMPOSE_FILE.parent / "config" / "rules"
+RULES = Path(__file__).parents[2] / "src" / "gameday" / "stack" / "config" / "rules"
 TESTS = Path(__file__).parent.parent / "rules"
 
 
@@ -53,9 +52,13 @@ def test_every_playbook_alert_passes_its_promtool_unit_tests() -> None:
     assert "SUCCESS" in output
 
 
-def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test() -> None:
+def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test(
+    bundled_project: Project,
+) -> None:
     rules = (RULES / "playbook-alerts.yml").read_text()
     tests = (TESTS / "playbook-alerts.test.yml").read_text()
-    for alert in PLAYBOOK_ALERTS:
+    assert bundled_project.playbook is not None
+    assert len(bundled_project.playbook.alerts) == 7
+    for alert in bundled_project.playbook.alerts:
         assert f"alert: {alert}\n" in rules, f"no rule for {alert}"
         assert f"alertname: {alert}\n" in tests, f"no firing test for {alert}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gameday import ownership
+from gameday.project import Project
 from gameday.replica import Replica
 
 pytestmark = pytest.mark.docker
@@ -27,9 +28,11 @@ DRILLS = {
 
 
 @pytest.mark.parametrize("name", sorted(DRILLS))
-def test_chaos_runs_the_experiment_and_gameday_grades_it(tmp_path: Path, name: str) -> None:
+def test_chaos_runs_the_experiment_and_gameday_grades_it(
+    tmp_path: Path, name: str, bundled_project: Project
+) -> None:
     alert_name, mttd_s, mttr_s = DRILLS[name]
-    replica = Replica(persistent=True, progress=print)
+    replica = Replica(bundled_project, persistent=True, progress=print)
     try:
         replica.start()
         chaos_journal = tmp_path / "chaos-journal.json"

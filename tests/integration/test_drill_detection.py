@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from gameday.detection import AlertWatch
-from gameday.load import LoadGenerator, lost_tasks
+from gameday.load import LoadGenerator, load_for, lost_writes
+from gameday.project import LoadSpec
 from gameday.replica import Replica
 from gameday.scenario import Load, SteadyState
 from gameday.steady_state import check, wait_for
@@ -51,11 +52,15 @@ def prometheus_says(replica: Replica, query: str) -> str:
     return f"{query}: {', '.join(values) or 'no samples'}"
 
 
+def project_load(replica: Replica, scenario: Load) -> LoadSpec:
+    assert replica.project.spec.load is not None
+    return load_for(replica.project.spec.load, scenario)
+
+
 def test_load_through_the_gateway_is_recorded_and_stored(replica: Replica) -> None:
     timeline = Timeline()
-    generator = LoadGenerator(
-        replica.endpoint("gateway").url, Load(rate_per_s=20, read_ratio=0.5), timeline
-    )
+    spec = project_load(replica, Load(rate_per_s=20, weights={"read-task": 1, "create-task": 1}))
+    generator = LoadGenerator(replica.endpoint("gateway").url, spec, timeline)
     generator.start()
     time.sleep(3)
     report = generator.stop()
@@ -63,19 +68,22 @@ def test_load_through_the_gateway_is_recorded_and_stored(replica: Replica) -> No
     assert 45 <= len(report.requests) <= 70
     failed = [r for r in report.requests if r.failed]
     assert not failed, failed[:3]
-    assert {r.kind for r in report.requests} == {"create", "read"}
+    assert {r.kind for r in report.requests} == {"create-task", "read-task"}
     assert {r.status for r in report.requests} == {200, 201}
-    assert len(report.acknowledged) == sum(1 for r in report.requests if r.kind == "create")
+    assert len(report.acknowledged) == sum(1 for r in report.requests if r.kind == "create-task")
     assert len(set(report.acknowledged)) == len(report.acknowledged)
-    reads = {r.task_id for r in report.requests if r.kind == "read"}
+    reads = {r.record_id for r in report.requests if r.kind == "read-task"}
     assert reads <= set(report.acknowledged)
     assert report.availability() == 1.0
     p95 = report.p95_ms()
     assert p95 is not None and p95 < 1000
 
-    assert lost_tasks(replica, report.acknowledged) == []
-    made_up = [max(report.acknowledged) + 10**9, max(report.acknowledged) + 10**9 + 1]
-    assert lost_tasks(replica, [*report.acknowledged, *made_up]) == made_up
+    check = replica.project.spec.data_check
+    assert check is not None
+    assert lost_writes(replica, check, spec, report.acknowledged) == []
+    newest = max(int(i) for i in report.acknowledged)
+    made_up = [newest + 10**9, newest + 10**9 + 1]
+    assert lost_writes(replica, check, spec, [*report.acknowledged, *made_up]) == made_up
 
 
 def test_stopping_postgres_fires_database_down_and_starting_it_resolves_it(
@@ -83,10 +91,10 @@ def test_stopping_postgres_fires_database_down_and_starting_it_resolves_it(
 ) -> None:
     spec = SteadyState()
     timeline = Timeline()
-    watch = AlertWatch(
-        replica.endpoint("prometheus").url, replica.endpoint("alertmanager").url, timeline
+    watch = AlertWatch(replica.prometheus_url(), replica.alertmanager_url(), timeline)
+    load = LoadGenerator(
+        replica.endpoint("gateway").url, project_load(replica, Load(rate_per_s=20)), timeline
     )
-    load = LoadGenerator(replica.endpoint("gateway").url, Load(rate_per_s=20), timeline)
     watch.start()
     load.start()
     before: list[str] = ["the steady state was never checked"]

@@ -12,6 +12,7 @@ import pytest
 
 from gameday.faults.ledger import Ledger
 from gameday.journal import Journal, write_journal
+from gameday.project import load_project
 from gameday.replica import Replica
 from gameday.run import run_drill
 from gameday.scenario import load_all, load_scenario
@@ -20,7 +21,8 @@ from gameday.timeline import utcnow
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).parents[2]
-SCENARIOS = load_all([ROOT / "scenarios"])
+PROJECT = load_project(ROOT / "gameday.yml")
+SCENARIOS = load_all([ROOT / "scenarios"], PROJECT)
 MUST_FAIL = ROOT / "tests" / "scenarios"
 
 
@@ -75,7 +77,7 @@ def test_every_bundled_scenario_passes_on_the_replica(
 def test_a_recovery_that_does_not_fix_the_fault_fails_on_the_steady_state(
     replica: Replica,
 ) -> None:
-    scenario = load_scenario(MUST_FAIL / "recovery-does-not-fix.yml")
+    scenario = load_scenario(MUST_FAIL / "recovery-does-not-fix.yml", PROJECT)
     result = run_drill(replica, scenario, progress=print)
     assert not result.passed
     assert result.measurements.alert_mttd_s["DatabaseDown"] is not None  # detection worked
@@ -86,7 +88,7 @@ def test_a_recovery_that_does_not_fix_the_fault_fails_on_the_steady_state(
 
 
 def test_an_alert_that_cannot_fire_fails_with_its_name(replica: Replica) -> None:
-    scenario = load_scenario(MUST_FAIL / "alert-cannot-fire.yml")
+    scenario = load_scenario(MUST_FAIL / "alert-cannot-fire.yml", PROJECT)
     result = run_drill(replica, scenario, progress=print)
     assert not result.passed
     assert "DatabaseDown never fired" in result.grade.reasons

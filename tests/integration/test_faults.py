@@ -38,6 +38,9 @@ from gameday.scenario import FaultSpec
 
 pytestmark = pytest.mark.docker
 
+# The bundled bad-deploy scenario's release: a new version with a stale database password.
+BAD_RELEASE = {"APP_VERSION": "2-bad", "DB_PASSWORD": "released-with-a-stale-secret"}
+
 SPEC = TypeAdapter(FaultSpec)
 
 
@@ -89,7 +92,7 @@ def test_partition_cuts_one_backend_off_the_data_network(replica: Replica, state
     def reaches_proxy(backend: str) -> str:
         return python_in(replica, backend, CONNECTS, "proxy", "8474")
 
-    with fault(replica, state_dir, spec(type="partition", services=["backend-1"])):
+    with fault(replica, state_dir, spec(type="partition", services=["backend-1"], network="data")):
         assert reaches_proxy("backend-1") == "down"
         assert reaches_proxy("backend-2") == "up"
     assert reaches_proxy("backend-1") == "up"
@@ -130,14 +133,20 @@ def test_link_down_refuses_the_link_and_comes_back(replica: Replica, state_dir: 
 def test_cache_flush_empties_redis(replica: Replica, state_dir: Path) -> None:
     redis_cli(replica, "SET", "gameday:probe", "1")
     assert int(redis_cli(replica, "DBSIZE")) > 0
-    with fault(replica, state_dir, spec(type="cache_flush")):
+    with fault(replica, state_dir, spec(type="command", command="flush-cache")):
         assert redis_cli(replica, "DBSIZE") == "0"
 
 
 def test_connection_exhaustion_holds_sessions_until_reverted(
     replica: Replica, state_dir: Path
 ) -> None:
-    with fault(replica, state_dir, spec(type="connection_exhaustion", connections=20)):
+    with fault(
+        replica,
+        state_dir,
+        spec(
+            type="connection_exhaustion", service="postgres", database="labelmint", connections=20
+        ),
+    ):
         assert held_sessions(replica) >= 20
         states = psql(
             replica,
@@ -157,7 +166,15 @@ def answered(replica: Replica, backend: str) -> tuple[int, str] | None:
 def test_bad_deploy_serves_a_broken_release_until_reverted(
     replica: Replica, state_dir: Path
 ) -> None:
-    with fault(replica, state_dir, spec(type="bad_deploy", service="backend-1")):
+    with fault(
+        replica,
+        state_dir,
+        spec(
+            type="bad_deploy",
+            service="backend-1",
+            environment={"APP_VERSION": "2-bad", "DB_PASSWORD": "released-with-a-stale-secret"},
+        ),
+    ):
         answer = poll(lambda: answered(replica, "backend-1"), "the new release answers /health")
         assert answer == (503, "2-bad")
         assert backend_health(replica, "backend-2") == (200, "1")
@@ -195,10 +212,13 @@ def test_a_killed_drill_s_faults_are_reverted_by_the_next_run(
         import time
         from gameday.faults import build_fault
         from gameday.faults.ledger import injected
+        from pathlib import Path
+        from gameday.project import load_project
         from gameday.replica import Replica
         from gameday.scenario import LinkDownFault
 
-        replica = Replica.attach({replica.run_id!r})
+        project = load_project(Path({str(replica.project.source)!r}))
+        replica = Replica.attach({replica.run_id!r}, project)
         fault = build_fault(LinkDownFault(type="link_down", links=["backend-2-postgres"]))
         with injected([fault], replica):
             print("injected", flush=True)

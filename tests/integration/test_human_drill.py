@@ -55,7 +55,7 @@ class Screen:
 
 
 def test_people_respond_by_the_playbook_and_gameday_grades_them(replica: Replica) -> None:
-    scenario = load_scenario(SCENARIO)
+    scenario = load_scenario(SCENARIO, replica.project)
     read_fd, write_fd = os.pipe()
     keys = os.fdopen(read_fd, "r")
     typing = os.fdopen(write_fd, "w")
@@ -74,7 +74,7 @@ def test_people_respond_by_the_playbook_and_gameday_grades_them(replica: Replica
         typing.write("a\n")
         typing.flush()
         screen.wait_for("acknowledged")
-        command = screen.line_after("  # start PostgreSQL if it is stopped")
+        command = screen.line_after("  # start_service postgres")
         assert command.startswith("docker start gameday-")
         done = subprocess.run(shlex.split(command), capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr

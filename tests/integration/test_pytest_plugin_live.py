@@ -54,6 +54,8 @@ def session(replica: Replica, tmp_path_factory: pytest.TempPathFactory) -> Sessi
             "no:cacheprovider",
             "--gameday-replica",
             replica.run_id,
+            "--gameday-project",
+            str(REPO / "gameday.yml"),
             "--gameday-reports",
             "reports",
             "--junitxml",

@@ -33,6 +33,9 @@ from gameday.scenario import FaultSpec, RecoveryStep
 
 pytestmark = pytest.mark.docker
 
+# The bundled bad-deploy scenario's release: a new version with a stale database password.
+BAD_RELEASE = {"APP_VERSION": "2-bad", "DB_PASSWORD": "released-with-a-stale-secret"}
+
 FAULT = TypeAdapter(FaultSpec)
 STEP = TypeAdapter(RecoveryStep)
 
@@ -102,7 +105,7 @@ def test_the_unpause_command_a_human_types_does_the_same(replica: Replica, state
 
 def test_flush_cache_empties_redis(replica: Replica) -> None:
     redis_cli(replica, "SET", "gameday:stale", "1")
-    run_ok(replica, action="flush_cache")
+    run_ok(replica, action="command", command="flush-cache")
     assert redis_cli(replica, "DBSIZE") == "0"
 
 
@@ -150,10 +153,16 @@ def test_clear_link_faults_removes_every_toxic_and_enables_every_link(
 def test_terminate_idle_connections_frees_the_held_sessions(
     replica: Replica, state_dir: Path
 ) -> None:
-    with fault(replica, state_dir, spec(type="connection_exhaustion", connections=20)):
+    with fault(
+        replica,
+        state_dir,
+        spec(
+            type="connection_exhaustion", service="postgres", database="labelmint", connections=20
+        ),
+    ):
         assert held_sessions(replica) >= 20
-        result = run_ok(replica, action="terminate_idle_connections")
-        assert result.detail.startswith("terminated ")
+        result = run_ok(replica, action="command", command="terminate-idle-sessions")
+        assert result.detail.startswith("ran terminate-idle-sessions in postgres")
         poll(lambda: held_sessions(replica) == 0, "no held session is left")
     wait_healthy(replica, "backend-1", "backend-2")
 
@@ -161,9 +170,17 @@ def test_terminate_idle_connections_frees_the_held_sessions(
 def test_rollback_backend_brings_back_the_previous_release(
     replica: Replica, state_dir: Path
 ) -> None:
-    with fault(replica, state_dir, spec(type="bad_deploy", service="backend-2")):
+    with fault(
+        replica,
+        state_dir,
+        spec(
+            type="bad_deploy",
+            service="backend-2",
+            environment={"APP_VERSION": "2-bad", "DB_PASSWORD": "released-with-a-stale-secret"},
+        ),
+    ):
         poll(lambda: backend_health(replica, "backend-2")[1] == "2-bad", "the bad release runs")
-        run_ok(replica, action="rollback_backend", service="backend-2")
+        run_ok(replica, action="rollback", service="backend-2")
         poll(lambda: backend_health(replica, "backend-2") == (200, "1"), "release 1 serves", 30)
     wait_healthy(replica, "backend-2")
 

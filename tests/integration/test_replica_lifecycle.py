@@ -17,12 +17,25 @@ import httpx
 import pytest
 
 from gameday import ownership
-from gameday.errors import ComposeFileError, ServiceUnhealthy
+from gameday.errors import ComposeFileError, ProjectError, ServiceUnhealthy
+from gameday.project import Project, load_project
 from gameday.replica import Replica
 
 pytestmark = pytest.mark.docker
 
-TINY = Path(__file__).parent.parent / "fixtures" / "tiny-compose.yml"
+TINY = Path(__file__).parent.parent / "fixtures" / "tiny-gameday.yml"
+
+
+def tiny() -> Project:
+    return load_project(TINY)
+
+
+def project_with(tmp_path: Path, compose: str) -> Project:
+    (tmp_path / "drill.yml").write_text(compose)
+    (tmp_path / "gameday.yml").write_text(
+        "compose: drill.yml\nprometheus: prometheus\nalertmanager: http://127.0.0.1:9\n"
+    )
+    return load_project(tmp_path / "gameday.yml")
 
 
 def _left_in_docker(run_id: str) -> ownership.RunResources | None:
@@ -30,7 +43,7 @@ def _left_in_docker(run_id: str) -> ownership.RunResources | None:
 
 
 def test_a_ready_replica_has_prometheus_answering_and_is_gone_after_stop() -> None:
-    replica = Replica(compose_file=TINY)
+    replica = Replica(tiny())
     with replica:
         prometheus = replica.endpoint("prometheus")
         assert prometheus.host == "127.0.0.1"
@@ -45,7 +58,7 @@ def test_a_ready_replica_has_prometheus_answering_and_is_gone_after_stop() -> No
 
 
 def test_a_service_that_never_gets_healthy_is_named_with_its_logs_and_nothing_is_left() -> None:
-    replica = Replica(compose_file=TINY)
+    replica = Replica(tiny())
     replica.compose.extra_env["TINY_ALERTMANAGER_EXIT"] = "1"
     with pytest.raises(ServiceUnhealthy) as caught:
         replica.start()
@@ -56,23 +69,24 @@ def test_a_service_that_never_gets_healthy_is_named_with_its_logs_and_nothing_is
 
 
 def test_an_invalid_compose_file_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    bad = tmp_path / "drill.yml"
-    bad.write_text("services:\n  gateway:\n    image: [not, a, string]\n")
+    project = project_with(
+        tmp_path,
+        "services:\n  gateway:\n    image: [not, a, string]\n"
+        "  prometheus:\n    image: x\n    ports: ['127.0.0.1::9090']\n",
+    )
     before = set(ownership.find_runs())
-    with pytest.raises(ComposeFileError, match=str(bad)):
-        Replica(compose_file=bad).start()
+    with pytest.raises(ComposeFileError, match=str(tmp_path / "drill.yml")):
+        Replica(project).start()
     assert set(ownership.find_runs()) == before
 
 
 def test_a_compose_file_without_monitoring_is_not_a_drill_replica(tmp_path: Path) -> None:
-    bad = tmp_path / "drill.yml"
-    bad.write_text("services:\n  gateway:\n    image: gameday/redis:dev\n")
-    with pytest.raises(ComposeFileError, match="lacks prometheus, alertmanager"):
-        Replica(compose_file=bad).start()
+    with pytest.raises(ProjectError, match="got 'prometheus'"):
+        project_with(tmp_path, "services:\n  gateway:\n    image: gameday/redis:dev\n")
 
 
 def test_two_replicas_run_side_by_side_without_clashing() -> None:
-    replicas = [Replica(compose_file=TINY), Replica(compose_file=TINY)]
+    replicas = [Replica(tiny()), Replica(tiny())]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda r: r.start(), replicas))
     try:
@@ -91,8 +105,9 @@ def test_leftovers_of_a_killed_process_are_reaped_by_the_next_cleanup(tmp_path: 
     script = textwrap.dedent(
         f"""
         import pathlib, time
+        from gameday.project import load_project
         from gameday.replica import Replica
-        replica = Replica(compose_file=pathlib.Path({str(TINY)!r})).start()
+        replica = Replica(load_project(pathlib.Path({str(TINY)!r}))).start()
         pathlib.Path({str(ready)!r}).write_text(replica.run_id)
         time.sleep(300)
         """
@@ -118,15 +133,19 @@ def test_leftovers_of_a_killed_process_are_reaped_by_the_next_cleanup(tmp_path: 
             child.kill()
 
 
-def test_a_host_port_taken_before_docker_binds_it_is_chosen_again() -> None:
+def test_a_host_port_taken_before_docker_binds_it_is_chosen_again(
+    bundled_project: Project,
+) -> None:
     import socket
 
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        replica = Replica()
-        replica.compose.ports["gateway"] = taken  # as if another process got there first
+        replica = Replica(bundled_project)
+        replica.compose.ports["GAMEDAY_PORT_GATEWAY"] = (
+            taken  # as if another process got there first
+        )
         with replica:
             assert replica.endpoint("gateway").port != taken
             assert httpx.get(f"{replica.endpoint('gateway').url}/gateway/health").status_code == 200

@@ -18,7 +18,6 @@ Input is any text stream, so a script can drive a drill (that is how it is teste
 from __future__ import annotations
 
 import queue
-import shlex
 import threading
 import time
 from typing import TYPE_CHECKING, TextIO
@@ -135,9 +134,11 @@ class HumanResponder:
         for name, command in replica.project.commands_for(names):
             self.say(f"  # {command.purpose or name}\n  {exec_command_line(replica, command)}")
         if scenario.recovery.steps:
-            self.say("The scenario's recovery steps, as commands:")
+            self.say("The playbook's recovery for this incident, as commands for this replica:")
             for step in scenario.recovery.steps:
-                self.say(f"  {shlex.quote(step.action)}: {playbook_command(step, replica)}")
+                target = getattr(step, "service", None) or getattr(step, "command", "")
+                self.say(f"  # {step.action} {target}".rstrip())
+                self.say(f"  {playbook_command(step, replica)}")
         self.say(HELP)
 
     def _start_reader(self) -> None:
