@@ -4,17 +4,30 @@ writes what happens to it into a shared journal (and can be told to fail)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import cast
 
+from gameday.project import Project, load_project
 from gameday.replica import Replica
-from gameday.scenario import CacheFlushFault, FaultSpec, LinkDownFault
+from gameday.scenario import CommandFault, FaultSpec, LinkDownFault
+
+BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[3] / "gameday.yml"
+
+
+@cache
+def bundled_project() -> Project:
+    """The bundled example's project (the repository's gameday.yml), read once."""
+    return load_project(BUNDLED_PROJECT_FILE)
 
 
 @dataclass
 class FakeReplica:
-    """All that the ledger reads of a replica; faults of these tests read nothing."""
+    """All that the ledger reads of a replica (its run id, and the project its faults
+    name things of); faults of these tests read nothing else."""
 
     run_id: str = "20260101-000000-fake"
+    project: Project = field(default_factory=bundled_project)
 
 
 def fake_replica() -> Replica:
@@ -25,7 +38,9 @@ def fake_replica() -> Replica:
 class FakeFault:
     name: str
     journal: list[str]
-    spec: FaultSpec = field(default_factory=lambda: CacheFlushFault(type="cache_flush"))
+    spec: FaultSpec = field(
+        default_factory=lambda: CommandFault(type="command", command="flush-cache")
+    )
     fail_inject: BaseException | None = None
     fail_revert: BaseException | None = None
 

@@ -31,7 +31,7 @@ def test_each_fault_declares_the_spec_type_it_is_registered_under() -> None:
         ({"type": "pause_service", "service": "backend-1"}, "pause backend-1"),
         ({"type": "restart_service", "service": "gateway"}, "restart gateway"),
         (
-            {"type": "partition", "services": ["backend-1", "backend-2"]},
+            {"type": "partition", "services": ["backend-1", "backend-2"], "network": "data"},
             "partition backend-1, backend-2 from the data network",
         ),
         (
@@ -74,14 +74,23 @@ def test_each_fault_declares_the_spec_type_it_is_registered_under() -> None:
             "slicer average_size 64 bytes delay 10us on backend-2-postgres (downstream)",
         ),
         ({"type": "link_down", "links": ["backend-1-redis"]}, "take down backend-1-redis"),
-        ({"type": "cache_flush"}, "flush every key in redis"),
+        ({"type": "command", "command": "flush-cache"}, "run flush-cache"),
         (
-            {"type": "connection_exhaustion", "connections": 35},
-            "hold 35 idle postgres sessions",
+            {
+                "type": "connection_exhaustion",
+                "service": "postgres",
+                "database": "labelmint",
+                "connections": 35,
+            },
+            "hold 35 idle sessions in postgres",
         ),
         (
-            {"type": "bad_deploy", "service": "backend-2"},
-            "deploy broken release 2-bad of backend-2",
+            {
+                "type": "bad_deploy",
+                "service": "backend-2",
+                "environment": {"APP_VERSION": "2-bad", "DB_PASSWORD": "stale"},
+            },
+            "deploy a broken release of backend-2 (APP_VERSION, DB_PASSWORD changed)",
         ),
     ],
 )
