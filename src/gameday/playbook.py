@@ -188,7 +188,7 @@ def parse_playbook(text: str, path: Path) -> Playbook:
             if not names or not all(re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", n) for n in names):
                 raise PlaybookError(
                     f"{path}:{number}: expected alert names in backticks after **Alert**: "
-                    f"(like **Alert**: `DatabaseDown`), got {alert.group(1).strip()[:60]!r}"
+                    f"(like **Alert**: `ApiDown`), got {alert.group(1).strip()[:60]!r}"
                 )
             if not headings:
                 raise PlaybookError(

@@ -96,7 +96,7 @@ TOXIC_ATTRIBUTES: dict[str, dict[str, tuple[int, int]]] = {
 
 
 class LinkToxicFault(_Strict):
-    """A Toxiproxy toxic on one or more proxy links (for example ``backend-1-postgres``)."""
+    """A Toxiproxy toxic on one or more proxy links (for example ``api-to-database``)."""
 
     type: Literal["link_toxic"]
     links: list[Name] = Field(min_length=1)
