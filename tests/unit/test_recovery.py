@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -12,12 +14,30 @@ from pydantic import TypeAdapter
 
 from gameday.compose import ComposeProject
 from gameday.errors import ReplicaError
+from gameday.project import Project, load_project
 from gameday.recovery import playbook_command, run_step
 from gameday.replica import Endpoint, Replica
 from gameday.scenario import RecoveryStep
 
 STEP = TypeAdapter(RecoveryStep)
 RUN = "20260101-000000-fake"
+BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[2] / "gameday.yml"
+
+
+@cache
+def bundled() -> Project:
+    return load_project(BUNDLED_PROJECT_FILE)
+
+
+def bundled_compose() -> ComposeProject:
+    return ComposeProject(RUN, "pid:h:1:1", compose_files=bundled().compose_files)
+
+
+def reload_gateway() -> str:
+    """The bundled project's hook after a backend restarts, as a responder types it."""
+    run = bundled().spec.commands["reload-gateway"].run
+    assert isinstance(run, str)
+    return shlex.join(["docker", "exec", f"gameday-{RUN}-gateway-1", "sh", "-c", run])
 
 
 @dataclass
@@ -28,10 +48,12 @@ class FakeContainer:
 
 @dataclass
 class FakeReplica:
-    """Names, labels and addresses of a replica, and nothing that acts."""
+    """Names, labels and addresses of a replica (and the bundled project), and nothing
+    that acts."""
 
     run_id: str = RUN
-    project: ComposeProject = field(default_factory=lambda: ComposeProject(RUN, "pid:h:1:1"))
+    project: Project = field(default_factory=bundled)
+    compose: ComposeProject = field(default_factory=bundled_compose)
 
     def containers(self) -> dict[str, FakeContainer]:
         services = ("gateway", "backend-1", "postgres", "redis", "proxy")
@@ -49,10 +71,10 @@ def command(step: dict[str, object]) -> str:
     return playbook_command(STEP.validate_python(step), cast(Replica, FakeReplica()))
 
 
-def test_restarting_a_backend_also_reloads_the_gateway() -> None:
+def test_restarting_a_backend_also_runs_the_projects_hook_that_reloads_the_gateway() -> None:
+    assert "nginx -s reload" in reload_gateway()
     assert command({"action": "restart_service", "service": "backend-1"}) == (
-        f"docker restart gameday-{RUN}-backend-1-1"
-        f" && docker exec gameday-{RUN}-gateway-1 nginx -s reload"
+        f"docker restart gameday-{RUN}-backend-1-1 && {reload_gateway()}"
     )
     assert command({"action": "restart_service", "service": "gateway"}) == (
         f"docker restart gameday-{RUN}-gateway-1"
@@ -67,7 +89,10 @@ def test_restarting_a_backend_also_reloads_the_gateway() -> None:
             {"action": "unpause_service", "service": "postgres"},
             f"docker unpause gameday-{RUN}-postgres-1",
         ),
-        ({"action": "flush_cache"}, f"docker exec gameday-{RUN}-redis-1 redis-cli FLUSHALL"),
+        (
+            {"action": "command", "command": "flush-cache"},
+            f"docker exec gameday-{RUN}-redis-1 redis-cli FLUSHALL",
+        ),
         ({"action": "clear_link_faults"}, "curl -fsS -X POST http://127.0.0.1:40000/reset"),
         ({"action": "wait", "seconds": 30}, "sleep 30"),
     ],
@@ -77,7 +102,7 @@ def test_simple_commands(step: dict[str, object], expected: str) -> None:
 
 
 def test_terminating_idle_sessions_is_one_psql_in_the_postgres_container() -> None:
-    words = shlex.split(command({"action": "terminate_idle_connections"}))
+    words = shlex.split(command({"action": "command", "command": "terminate-idle-sessions"}))
     assert words[:3] == ["docker", "exec", f"gameday-{RUN}-postgres-1"]
     assert "psql" in words
     assert "pg_terminate_backend" in words[-1]
@@ -85,7 +110,7 @@ def test_terminating_idle_sessions_is_one_psql_in_the_postgres_container() -> No
 
 
 def test_a_rollback_recreates_from_the_compose_file_with_the_running_lease() -> None:
-    text = command({"action": "rollback_backend", "service": "backend-1"})
+    text = command({"action": "rollback", "service": "backend-1"})
     compose, reload = text.split(" && ")
     words = shlex.split(compose)
     assert f"GAMEDAY_RUN_ID={RUN}" in words
@@ -98,7 +123,11 @@ def test_a_rollback_recreates_from_the_compose_file_with_the_running_lease() -> 
         "backend-1",
     ]
     assert "override" not in compose
-    assert reload == f"docker exec gameday-{RUN}-gateway-1 nginx -s reload"
+    assert words[words.index("compose") + 1 : words.index("compose") + 3] == [
+        "-f",
+        str(bundled().compose_files[0]),
+    ]
+    assert reload == reload_gateway()
 
 
 def test_a_failing_step_is_a_result_not_an_exception() -> None:

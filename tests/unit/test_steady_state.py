@@ -15,7 +15,8 @@ from drill_fakes import FakeAlertmanager, FakeGateway, FakePrometheus
 
 from gameday.detection import AlertWatch
 from gameday.errors import ReplicaError
-from gameday.load import LoadGenerator
+from gameday.load import LoadGenerator, load_for
+from gameday.project import Project
 from gameday.replica import Endpoint
 from gameday.scenario import Load, SteadyState
 from gameday.steady_state import check, wait_for
@@ -25,9 +26,11 @@ SERVICES = ("gateway", "backend-1", "backend-2")
 
 
 class FakeReplica:
-    """Addresses of fake services by name, as ``Replica.endpoint`` gives the real ones."""
+    """Addresses of fake services by name, as ``Replica.endpoint`` gives the real ones, and
+    the project whose health endpoints the steady state checks."""
 
-    def __init__(self, services: dict[str, FakeGateway]) -> None:
+    def __init__(self, project: Project, services: dict[str, FakeGateway]) -> None:
+        self.project = project
         self.urls = {name: fake.url for name, fake in services.items()}
 
     def endpoint(self, service: str) -> Endpoint:
@@ -39,11 +42,12 @@ class FakeReplica:
 
 
 class Stack:
-    def __init__(self, stack: ExitStack) -> None:
+    def __init__(self, stack: ExitStack, project: Project) -> None:
+        self.project = project
         self.services = {name: stack.enter_context(FakeGateway()) for name in SERVICES}
         self.prometheus = stack.enter_context(FakePrometheus())
         self.alertmanager = stack.enter_context(FakeAlertmanager())
-        self.replica = FakeReplica(self.services)
+        self.replica = FakeReplica(project, self.services)
         self.timeline = Timeline()
         self.watch = AlertWatch(
             self.prometheus.url, self.alertmanager.url, self.timeline, poll_s=0.02
@@ -53,14 +57,18 @@ class Stack:
 
 
 @pytest.fixture
-def fakes() -> Iterator[Stack]:
+def fakes(bundled_project: Project) -> Iterator[Stack]:
+    # The bundled project checks the health of exactly these services.
+    assert set(bundled_project.health()) == set(SERVICES)
     with ExitStack() as stack:
-        yield Stack(stack)
+        yield Stack(stack, bundled_project)
 
 
 @pytest.fixture
 def load(fakes: Stack) -> Iterator[LoadGenerator]:
-    generator = LoadGenerator(fakes.services["gateway"].url, Load(rate_per_s=50), fakes.timeline)
+    assert fakes.project.spec.load is not None
+    spec = load_for(fakes.project.spec.load, Load(rate_per_s=50))
+    generator = LoadGenerator(fakes.services["gateway"].url, spec, fakes.timeline)
     generator.start()
     time.sleep(0.3)
     yield generator
