@@ -40,7 +40,7 @@ class FakeHttpService:
             def do_GET(self) -> None:
                 self._answer()
 
-            do_POST = do_GET
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

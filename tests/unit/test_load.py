@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +18,30 @@ from hypothesis import strategies as st
 
 from gameday.errors import InputError, ReplicaError
 from gameday.load import (
-    LOST_TASKS_BATCH,
     LoadGenerator,
     LoadReport,
     RequestRecord,
-    lost_tasks,
+    load_for,
+    lost_writes,
     percentile,
 )
-from gameday.replica import Replica
+from gameday.project import DataCheck, LoadRequest, LoadSpec, Project, load_project
+from gameday.replica import Endpoint, Replica
 from gameday.scenario import Load
 from gameday.timeline import EventKind, Timeline
+
+BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[2] / "gameday.yml"
+
+
+def _bundled_load() -> LoadSpec:
+    load = load_project(BUNDLED_PROJECT_FILE).spec.load
+    assert load is not None
+    return load
+
+
+# The bundled project's load (docs/project.md): create-task (POST /tasks, weight 3,
+# returns_id: id) and read-task (GET /tasks/{id}, weight 7) on the gateway.
+TASKS = _bundled_load()
 
 
 @pytest.fixture
@@ -34,48 +50,79 @@ def gateway() -> Iterator[FakeGateway]:
         yield fake
 
 
+def generator_for(url: str, scenario: Load, timeline: Timeline | None = None) -> LoadGenerator:
+    return LoadGenerator(url, load_for(TASKS, scenario), timeline or Timeline())
+
+
 def run_load(url: str, seconds: float, spec: Load, timeline: Timeline | None = None) -> LoadReport:
-    generator = LoadGenerator(url, spec, timeline or Timeline())
+    generator = generator_for(url, spec, timeline)
     generator.start()
     time.sleep(seconds)
     return generator.stop()
 
 
 def test_load_creates_tasks_then_reads_only_acknowledged_ones(gateway: FakeGateway) -> None:
-    report = run_load(gateway.url, 1.0, Load(rate_per_s=60, read_ratio=0.7))
-    creates = [r for r in report.requests if r.kind == "create"]
-    reads = [r for r in report.requests if r.kind == "read"]
+    report = run_load(
+        gateway.url, 1.0, Load(rate_per_s=60, weights={"create-task": 3, "read-task": 7})
+    )
+    creates = [r for r in report.requests if r.kind == "create-task"]
+    reads = [r for r in report.requests if r.kind == "read-task"]
     assert 40 <= len(report.requests) <= 75
     assert creates and reads
-    assert all(r.status == 201 and not r.error for r in creates)
-    assert all(r.status == 200 and not r.error for r in reads)
+    assert all(r.status == 201 and not r.error and r.write for r in creates)
+    assert all(r.status == 200 and not r.error and not r.write for r in reads)
     assert sorted(report.acknowledged) == sorted(gateway.tasks)
-    assert {r.task_id for r in reads} <= set(report.acknowledged)
+    assert {r.record_id for r in reads} <= set(report.acknowledged)
     assert report.error_rate() == 0.0
+    # The body's {seq} is filled in: every title differs.
+    assert len(set(gateway.tasks.values())) == len(gateway.tasks)
+    assert all(title.startswith("gameday load ") for title in gateway.tasks.values())
 
 
 def test_offered_load_does_not_fall_when_the_service_slows_down(gateway: FakeGateway) -> None:
     gateway.delay_s = 0.5  # a closed loop of one client would send two requests a second
-    report = run_load(gateway.url, 1.0, Load(rate_per_s=40, read_ratio=0.0))
+    report = run_load(gateway.url, 1.0, Load(rate_per_s=40, weights={"read-task": 0}))
     assert gateway.requests_for("POST", "/tasks") >= 30
     assert all(r.latency_ms >= 490 for r in report.requests)
 
 
-def test_5xx_and_transport_errors_are_failures_but_404_is_not(gateway: FakeGateway) -> None:
+def test_5xx_404_and_transport_errors_are_failures(gateway: FakeGateway) -> None:
     gateway.fail_with = 503
     report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
     assert report.requests and all(r.failed and r.status == 503 for r in report.requests)
     assert all(r.error == "HTTP 503" for r in report.requests)
     assert report.acknowledged == ()
 
+    # Any answer that is not one of the request's success statuses is a failure.
     gateway.fail_with = 404
     report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
-    assert report.requests and not any(r.failed for r in report.requests)
+    assert report.requests and all(r.failed and r.error == "HTTP 404" for r in report.requests)
 
     gateway.__exit__(None, None, None)  # nothing listens on the port any more
     report = run_load(gateway.url, 0.3, Load(rate_per_s=30))
     assert report.requests and all(r.failed and r.status is None for r in report.requests)
     assert all("ConnectError" in r.error for r in report.requests)
+
+
+def test_a_read_of_an_acknowledged_write_that_is_gone_is_a_lost_write(
+    gateway: FakeGateway,
+) -> None:
+    generator = generator_for(gateway.url, Load(rate_per_s=50))
+    generator.start()
+    try:
+        time.sleep(0.4)
+        gateway.tasks.clear()  # the stack forgets every acknowledged task
+        gateway.fail_with = 503  # and creates nothing new, so every later read misses
+        time.sleep(0.2)
+        gateway.fail_with = None
+        gateway.tasks.clear()
+        time.sleep(0.4)
+    finally:
+        report = generator.stop()
+    missing = [r for r in report.requests if r.error == "an acknowledged write was not found"]
+    assert missing
+    assert all(r.kind == "read-task" and r.status == 404 and r.failed for r in missing)
+    assert {r.record_id for r in missing} <= set(report.acknowledged)
 
 
 def test_a_request_slower_than_the_timeout_fails_at_the_timeout(gateway: FakeGateway) -> None:
@@ -88,7 +135,7 @@ def test_a_request_slower_than_the_timeout_fails_at_the_timeout(gateway: FakeGat
 
 def test_only_the_first_failure_after_arming_goes_on_the_timeline(gateway: FakeGateway) -> None:
     timeline = Timeline()
-    generator = LoadGenerator(gateway.url, Load(rate_per_s=50), timeline)
+    generator = generator_for(gateway.url, Load(rate_per_s=50), timeline)
     gateway.fail_with = 500
     generator.start()
     time.sleep(0.3)
@@ -100,12 +147,13 @@ def test_only_the_first_failure_after_arming_goes_on_the_timeline(gateway: FakeG
     events = [e for e in timeline.events if e.kind == EventKind.FIRST_FAILED_REQUEST]
     assert len(events) == 1
     assert events[0].at >= armed_at - timedelta(milliseconds=50)
-    assert events[0].subject == "gateway" and "HTTP 500" in events[0].detail
+    assert events[0].subject == "load"
+    assert events[0].detail == "POST /tasks: HTTP 500"
     assert sum(1 for r in report.requests if r.failed) > 10
 
 
 def test_window_counts_requests_that_finished_recently(gateway: FakeGateway) -> None:
-    generator = LoadGenerator(gateway.url, Load(rate_per_s=50), Timeline())
+    generator = generator_for(gateway.url, Load(rate_per_s=50))
     generator.start()
     try:
         time.sleep(0.6)
@@ -125,7 +173,7 @@ def test_window_counts_requests_that_finished_recently(gateway: FakeGateway) -> 
 
 def test_stop_is_bounded_while_requests_hang(gateway: FakeGateway) -> None:
     gateway.delay_s = 10.0
-    generator = LoadGenerator(gateway.url, Load(rate_per_s=50, timeout_s=5), Timeline())
+    generator = generator_for(gateway.url, Load(rate_per_s=50, timeout_s=5))
     generator.start()
     time.sleep(0.5)
     started = time.monotonic()
@@ -138,7 +186,86 @@ def test_stop_is_bounded_while_requests_hang(gateway: FakeGateway) -> None:
 @pytest.mark.parametrize("url", ["http://10.0.0.1:8080", "http://example.com", "http://[::2]:1"])
 def test_load_goes_only_to_loopback(url: str) -> None:
     with pytest.raises(InputError, match=r"127\.0\.0\.1"):
-        LoadGenerator(url, Load(), Timeline())
+        LoadGenerator(url, TASKS, Timeline())
+
+
+def test_the_scenario_changes_the_projects_rate_timeout_and_weights() -> None:
+    changed = load_for(TASKS, Load(rate_per_s=5, timeout_s=0.5, weights={"read-task": 0}))
+    assert (changed.rate_per_s, changed.timeout_s, changed.target) == (5, 0.5, "gateway")
+    assert {r.name: r.weight for r in changed.requests} == {"create-task": 3, "read-task": 0}
+    assert load_for(TASKS, Load()) == TASKS
+    assert TASKS.requests[1].weight == 7  # the project's own spec is not changed
+
+
+def test_weights_that_leave_only_reads_are_refused() -> None:
+    with pytest.raises(InputError, match=r"load\.weights: .*needs no \{id\}"):
+        load_for(TASKS, Load(weights={"create-task": 0}))
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"title": "no id"}, "201 without the id field 'id'"),
+        ({"id": True}, "201 with an id that is not a number or a string"),
+        ({"id": [1]}, "201 with an id that is not a number or a string"),
+        ({"id": "x y/../z"}, "201 with an id gameday cannot check ('x y/../z')"),
+    ],
+)
+def test_a_write_whose_answer_names_no_usable_id_is_a_failure(
+    answer: dict[str, Any], error: str
+) -> None:
+    class OddGateway(FakeGateway):
+        def route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+            return 201, answer
+
+    write = LoadRequest(name="w", method="POST", path="/tasks", success=[201], returns_id="id")
+    spec = LoadSpec(target="gateway", rate_per_s=40, timeout_s=1, requests=[write])
+    with OddGateway() as gateway:
+        generator = LoadGenerator(gateway.url, spec, Timeline())
+        generator.start()
+        time.sleep(0.3)
+        report = generator.stop()
+    assert report.requests and all(r.error == error for r in report.requests)
+    assert report.acknowledged == ()
+
+
+def test_placeholders_fill_paths_and_json_bodies_keeping_numbers_numbers() -> None:
+    seen: list[tuple[str, str, Any]] = []
+
+    class Recorder(FakeGateway):
+        def route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+            seen.append((method, path, json.loads(body) if body else None))
+            if method == "PUT":
+                return 200, {}
+            return 201, {"key": f"k{len(seen)}"}
+
+    create = LoadRequest(
+        name="create",
+        method="POST",
+        path="/items?n={seq}",
+        body={"seq": "{seq}", "label": "item {seq}", "tags": ["{seq}"]},
+        success=[201],
+        returns_id="key",
+    )
+    update = LoadRequest(
+        name="update", method="PUT", path="/items/{id}", body={"of": "{id}"}, success=[200]
+    )
+    spec = LoadSpec(target="web", rate_per_s=40, timeout_s=1, requests=[create, update])
+    with Recorder() as fake:
+        generator = LoadGenerator(fake.url, spec, Timeline())
+        generator.start()
+        time.sleep(0.5)
+        report = generator.stop()
+    assert {r.error for r in report.requests} == {""}
+    posts = [(path, body) for method, path, body in seen if method == "POST"]
+    puts = [(path, body) for method, path, body in seen if method == "PUT"]
+    assert posts and puts
+    for path, body in posts:
+        n = int(path.removeprefix("/items?n="))
+        assert body == {"seq": n, "label": f"item {n}", "tags": [n]}
+    for path, body in puts:
+        key = path.removeprefix("/items/")
+        assert key in report.acknowledged and body == {"of": key}
 
 
 # -- statistics ------------------------------------------------------------------------------
@@ -149,8 +276,11 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 def record(
     offset_s: float, status: int | None = 200, latency_ms: float = 10.0, task_id: int | None = None
 ) -> RequestRecord:
-    kind = "create" if status == 201 else "read"
-    return RequestRecord(T0 + timedelta(seconds=offset_s), kind, status, latency_ms, "", task_id)
+    kind = "create-task" if status == 201 else "read-task"
+    error = "" if status in (200, 201) else f"HTTP {status}"
+    return RequestRecord(
+        T0 + timedelta(seconds=offset_s), kind, status, latency_ms, error, task_id, status == 201
+    )
 
 
 def test_percentile_is_the_nearest_rank() -> None:
@@ -257,21 +387,26 @@ def test_between_splits_a_report_without_losing_requests(report: LoadReport, cut
     assert sum(1 for r in before.requests + after.requests if r.failed) == failed
 
 
-# -- lost tasks ------------------------------------------------------------------------------
+# -- lost writes ------------------------------------------------------------------------------
 
 
 class FakePostgresContainer:
-    """Answers psql's `SELECT id ... = ANY('{...}')` from ``ids``; remembers each query."""
+    """Answers psql's `SELECT id ... = ANY('{...}')` from ``ids``; remembers each query.
+    The first ``busy`` calls answer as a server that turns clients away."""
 
-    def __init__(self, ids: set[int], exit_code: int = 0) -> None:
+    def __init__(self, ids: set[int], exit_code: int = 0, busy: int = 0) -> None:
         self.ids = ids
         self.exit_code = exit_code
+        self.busy = busy
         self.queries: list[str] = []
 
     def exec_run(self, command: list[str]) -> tuple[int, bytes]:
         assert command[:2] == ["psql", "-h"] and command[-2] == "-c"
         query = command[-1]
         self.queries.append(query)
+        if self.busy:
+            self.busy -= 1
+            return 2, b"psql: error: FATAL: sorry, too many clients already"
         if self.exit_code:
             return self.exit_code, b'psql: error: relation "tasks" does not exist'
         asked = [int(i) for i in query.split("'{")[1].split("}'")[0].split(",")]
@@ -279,27 +414,59 @@ class FakePostgresContainer:
 
 
 class FakeReplica:
-    def __init__(self, postgres: FakePostgresContainer) -> None:
+    def __init__(self, postgres: FakePostgresContainer | None = None, url: str = "") -> None:
         self.postgres = postgres
+        self.url = url
 
     def container(self, service: str) -> Any:
         assert service == "postgres"
         return self.postgres
 
-    # The real psql runner, over the fake container.
-    psql = Replica.psql
+    def endpoint(self, service: str) -> Endpoint:
+        assert service == "gateway"
+        host, port = self.url.removeprefix("http://").split(":")
+        return Endpoint(host, int(port))
+
+    # The real command runner, over the fake container.
+    exec = Replica.exec
 
 
-def test_lost_tasks_asks_in_batches_and_keeps_the_order() -> None:
+def lost(replica: FakeReplica, check: DataCheck, ids: list[Any]) -> list[Any]:
+    return lost_writes(replica, check, TASKS, ids)  # type: ignore[arg-type]
+
+
+def test_lost_writes_asks_in_batches_and_keeps_the_order(bundled_project: Project) -> None:
+    check = bundled_project.spec.data_check
+    assert check is not None and check.query is not None
     postgres = FakePostgresContainer(set(range(1, 2001)))
     asked = [*range(2500, 0, -1), 7, 2**63, -3]
-    lost = lost_tasks(FakeReplica(postgres), asked)  # type: ignore[arg-type]
-    assert lost == [*range(2500, 2000, -1), 2**63, -3]
-    assert len(postgres.queries) == math.ceil(2500 / LOST_TASKS_BATCH)
-    assert lost_tasks(FakeReplica(postgres), []) == []  # type: ignore[arg-type]
+    assert lost(FakeReplica(postgres), check, asked) == [*range(2500, 2000, -1), 2**63, -3]
+    assert len(postgres.queries) == math.ceil(len(set(asked)) / check.query.batch)
+    assert lost(FakeReplica(postgres), check, []) == []
 
 
-def test_lost_tasks_says_when_psql_fails() -> None:
+def test_lost_writes_waits_out_a_server_that_turns_clients_away(
+    bundled_project: Project,
+) -> None:
+    check = bundled_project.spec.data_check
+    assert check is not None
+    postgres = FakePostgresContainer({1}, busy=2)
+    assert lost(FakeReplica(postgres), check, [1, 2]) == [2]
+    assert len(postgres.queries) == 3
+
+
+def test_lost_writes_says_when_the_query_fails(bundled_project: Project) -> None:
+    check = bundled_project.spec.data_check
+    assert check is not None
     postgres = FakePostgresContainer(set(), exit_code=1)
     with pytest.raises(ReplicaError, match="relation"):
-        lost_tasks(FakeReplica(postgres), [1])  # type: ignore[arg-type]
+        lost(FakeReplica(postgres), check, [1])
+
+
+def test_lost_writes_can_read_each_acknowledged_write_back(gateway: FakeGateway) -> None:
+    gateway.tasks.update({1: "kept", 3: "kept"})
+    check = DataCheck(read_back="read-task")
+    assert lost(FakeReplica(url=gateway.url), check, [1, 2, 3, 4, 2]) == [2, 4]
+    gateway.fail_with = 503
+    with pytest.raises(ReplicaError, match="HTTP 503"):
+        lost(FakeReplica(url=gateway.url), check, [1])
