@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup
@@ -296,11 +296,15 @@ def _first_firing(drill: Drill, alert: str) -> datetime | None:
 
 
 def _x_range(drill: Drill) -> tuple[float, float]:
-    times = [drill.started_at, drill.ended_at, *(p.at for p in drill.load_series)]
+    """The charts' time axis: the whole drill, and the last load bucket's second.
+
+    In seconds on the drill's clock, never as datetimes: a bucket stamped 9999-12-31 is
+    a valid time whose second after it is not."""
+    seconds = [_seconds_from(drill, t) for t in (drill.started_at, drill.ended_at)]
+    seconds += [_seconds_from(drill, p.at) for p in drill.load_series]
     if drill.load_series:
-        times.append(drill.load_series[-1].at + timedelta(seconds=1))
-    low = min(_seconds_from(drill, t) for t in times)
-    high = max(_seconds_from(drill, t) for t in times)
+        seconds.append(_seconds_from(drill, drill.load_series[-1].at) + 1.0)
+    low, high = min(seconds), max(seconds)
     return (low, high if high > low else low + 1.0)
 
 

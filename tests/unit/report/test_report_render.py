@@ -261,6 +261,25 @@ def test_a_drill_without_load_or_injection_still_renders(write_run: WriteRun) ->
     assert "No recovery step ran." in html
 
 
+def test_a_load_bucket_at_the_end_of_time_renders(write_run: WriteRun) -> None:
+    drill = drill_json()
+    drill["load_series"][-1]["start"] = "9999-12-31T23:59:59.999999+00:00"
+    written = render_run(write_run(journal_json("far", drill)))
+    assert 'class="chart line-chart"' in written[0].read_text()
+
+
+def test_a_drill_stamped_at_both_ends_of_time_renders(write_run: WriteRun) -> None:
+    journal = journal_json("ends")
+    journal["scenarios"][0].update(
+        injected_at="0001-01-01T00:00:00+00:00",
+        started_at="9999-12-31T23:59:59.999800+00:00",
+        ended_at="9999-12-31T23:59:59.999920+00:00",
+        load_series=[],
+    )
+    written = render_run(write_run(journal))
+    assert "Post-Mortem" in written[1].read_text()
+
+
 def test_a_missing_journal_is_a_report_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"run-9/journal\.json: no journal here"):
         render_run(tmp_path / "run-9")
