@@ -281,21 +281,11 @@ def _summary_table(journal: Journal) -> str:
 
 
 def _publish(run_dir: Path, reports: Path) -> Path:
-    """Record a run in the history and write its report and the history page."""
-    import json
+    """Write a run's report, record it in the history and write the history page."""
+    from gameday.report import publish_run
 
-    from gameday.report import record_run, render_history, render_run
-
-    history = reports / "history.sqlite"
     scenarios_dir = DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else None
-    try:
-        journal = json.loads((run_dir / "journal.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{run_dir / 'journal.json'}: not a readable journal ({exc})") from exc
-    record_run(journal, history)
-    written = render_run(run_dir, scenarios_dir=scenarios_dir, history_db=history)
-    render_history(reports, db=history, scenarios_dir=scenarios_dir)
-    return written[0]
+    return publish_run(run_dir, reports, scenarios_dir=scenarios_dir)
 
 
 @cli.command()

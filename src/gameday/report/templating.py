@@ -7,6 +7,7 @@ through the ``md`` or ``code`` filter, which keep it from becoming markup or for
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -15,6 +16,8 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+
+from gameday.report.model import ReportError
 
 __all__ = [
     "environment",
@@ -120,8 +123,18 @@ def markdown_environment() -> jinja2.Environment:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``path`` so that a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``path`` so that a reader never sees half a file.
+
+    A folder that cannot be written (permissions, a full disk, a directory in the file's
+    place) is a :class:`~gameday.report.model.ReportError` naming the file, and leaves no
+    temporary file behind.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ReportError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
