@@ -130,6 +130,23 @@ def test_markdown_prose_keeps_html_as_text_on_one_line() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("[x](javascript:alert(1))", r"\[x\](javascript:alert(1))"),
+        ("![i](http://e/x.png)", r"!\[i\](http://e/x.png)"),
+        ("[x][ref]", r"\[x\]\[ref\]"),
+        ("<javascript:alert(1)>", "&lt;javascript:alert(1)&gt;"),
+        ("**bold** _em_ ~~gone~~ `code`", r"\*\*bold\*\* \_em\_ \~\~gone\~\~ \`code\`"),
+        ("# heading | cell", r"\# heading \| cell"),
+        (r"a \[ b", r"a \\\[ b"),
+        ("&lt; stays text", "&amp;lt; stays text"),
+    ],
+)
+def test_markdown_prose_neutralises_links_and_formatting(text: str, escaped: str) -> None:
+    assert md_text(text) == escaped
+
+
+@pytest.mark.parametrize(
     ("text", "span"),
     [("start_service redis", "`start_service redis`"), ("a`b", "``a`b``"), ("`x`", "`` `x` ``")],
 )

@@ -238,6 +238,37 @@ def test_markup_anywhere_in_the_journal_is_escaped(write_run: WriteRun, where: s
         assert "<script" not in prose and "<img" not in prose
 
 
+MD_EVIL = "<img src=x>[x](javascript:alert(1))**b**"
+UNESCAPED_LINK = re.compile(r"(?<!\\)\[[^\]\n]*(?<!\\)\]\(")
+
+
+def test_every_value_in_the_post_mortem_is_escaped_markdown(write_run: WriteRun) -> None:
+    drill = drill_json(mttd_s=40.0, noise=(MD_EVIL,), notes=(MD_EVIL,), responder_notes=(MD_EVIL,))
+    drill.update(title=MD_EVIL, reasons=[MD_EVIL], faults=[MD_EVIL])
+    drill["playbook"]["section"] = MD_EVIL
+    drill["checks"][0].update(reason=MD_EVIL, measured=MD_EVIL, target=MD_EVIL)
+    drill["recovery_steps"][0].update(ok=False, action=MD_EVIL, detail=MD_EVIL)
+    drill["alerts"][0]["labels"]["instance"] = MD_EVIL
+    for event in drill["events"]:
+        event.update(subject=MD_EVIL, detail=MD_EVIL)
+    drill["events"][1]["kind"] = MD_EVIL  # an event kind no gameday writes, shown as a label
+    run_dir = write_run(journal_json("run-md", drill, responder=MD_EVIL))
+    text = render_run(run_dir)[1].read_text()
+    prose = re.sub(r"(`+).*?\1", "", text)  # code spans show their content as it is
+    assert "<img" not in prose and "<script" not in prose
+    assert not UNESCAPED_LINK.search(prose), UNESCAPED_LINK.search(prose)
+    assert "**b**" not in prose
+    assert prose.count(r"&lt;img src=x&gt;\[x\](javascript:alert(1))\*\*b\*\*") >= 10
+
+
+def test_a_link_in_a_responders_note_is_shown_as_text(write_run: WriteRun) -> None:
+    note = "fixed, see [runbook](javascript:alert(document.cookie))"
+    run_dir = write_run(journal_json("run-link", drill_json(responder_notes=(note,))))
+    text = render_run(run_dir)[1].read_text()
+    assert r"see \[runbook\](javascript:alert(document.cookie))" in text
+    assert "[runbook](" not in text
+
+
 def test_a_real_journal_from_the_dataclasses_renders(write_run: WriteRun) -> None:
     run_dir = write_run(real_journal("real-run", note="rolled postgres " + XSS))
     written = render_run(run_dir)
