@@ -371,7 +371,8 @@ class _Fields:
         return self._data.get(key) is not None
 
     def _name(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
+        shown = _printable(key)
+        return f"{self._path}.{shown}" if self._path else shown
 
     def _fail(self, key: str, expected: str, value: object) -> ReportError:
         return ReportError(
@@ -494,7 +495,7 @@ class _Fields:
         if not isinstance(value, dict):
             raise self._fail(key, "an object", value)
         for name in value:
-            self._unicode(f"{key}.{name!a}", name)
+            self._unicode(f"{key}.{name}", name)
         return value
 
     def durations(self, key: str) -> dict[str, float | None]:
@@ -515,6 +516,13 @@ class _Fields:
             _Fields(item, self._source, f"{self._name(key)}[{i}]")
             for i, item in enumerate(self.array(key))
         ]
+
+
+def _printable(key: str) -> str:
+    """A key of the journal as an error message shows it: on one line, every character
+    that would not print (a newline, a lone surrogate) escaped, and not too long."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _is_number(value: object) -> bool:

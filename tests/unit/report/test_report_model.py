@@ -242,3 +242,14 @@ def test_a_scenario_twice_in_one_journal_is_named() -> None:
         r"\(also scenarios\[0\]\)",
     ):
         parse_journal(journal, "j.json")
+
+
+def test_a_key_that_would_not_print_is_escaped_in_the_message() -> None:
+    journal = journal_json()
+    journal["scenarios"][0]["alert_mttd_s"] = {"Database\nDown\ud800": -1}
+    with pytest.raises(ReportError) as caught:
+        parse_journal(journal, "j.json")
+    message = str(caught.value)
+    assert "'scenarios[0].alert_mttd_s.Database\\nDown\\ud800' must be valid Unicode" in message
+    assert "\n" not in message
+    message.encode("utf-8")
