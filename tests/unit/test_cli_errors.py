@@ -80,6 +80,7 @@ def no_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))  # no fault ledger of ours
     client.cache_clear()
 
 
