@@ -1,15 +1,26 @@
 """The `gameday` command: a thin adapter over the library, holding no drill logic.
 
-Every command ends in one of three ways: exit 0; a GamedayError, printed as one clear
-message with its exit code (2 for bad input, 3 for the environment or the replica); or
-Ctrl-C / SIGTERM, which unwinds through the same clean-up as an error (exit 130 / 143).
+Every command ends in one of these ways, each with its exit status:
+
+    0    done (for `gameday run`: every drill passed)
+    1    a drill failed its grade (`gameday run`)
+    2    bad input: a scenario, compose file, journal or option gameday cannot use
+    3    the environment or the replica failed (no Docker, an image, a fault, a service)
+    4    an internal error, a bug in gameday: one line, the traceback in a log file
+    130  Ctrl-C, 143 SIGTERM: unwound through the same clean-up as an error
+
+A GamedayError is printed as one clear message with its exit code; any other exception
+is an internal error (see :func:`main`), never a traceback on the terminal.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -62,7 +73,17 @@ def _scenario_paths(paths: tuple[Path, ...], project: Project) -> list[Path]:
     return list(paths) or [project.scenarios_dir]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_STATUS_HELP = """\b
+Exit status: 0 done (every drill passed), 1 a drill failed its grade, 2 bad input,
+3 the environment or the replica failed, 4 internal error (a bug: see the log named),
+130 interrupted, 143 terminated."""
+EXIT_INTERNAL = 4
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_STATUS_HELP,
+)
 @click.version_option(__version__, prog_name="gameday")
 def cli() -> None:
     """Chaos drills and game days that prove an incident playbook works."""
@@ -243,7 +264,8 @@ def run(
 ) -> None:
     """Run drills: inject, detect, recover, grade, and write the journal.
 
-    Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input.
+    Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input,
+    3 when the environment or the replica failed, 4 on an internal error.
     """
     from gameday.journal import write_journal
     from gameday.run import run_gameday
@@ -309,23 +331,13 @@ def _summary_table(journal: Journal) -> str:
 
 
 def _publish(run_dir: Path, reports: Path, project: Project | None) -> Path:
-    """Record a run in the history and write its report and the history page."""
-    import json
-
-    from gameday.report import record_run, render_history, render_run
+    """Write a run's report, record it in the history and write the history page."""
+    from gameday.report import publish_run
     from gameday.report.coverage import PlaybookOutline
 
-    history = reports / "history.sqlite"
     scenarios_dir = project.scenarios_dir if project and project.scenarios_dir.is_dir() else None
-    try:
-        journal = json.loads((run_dir / "journal.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{run_dir / 'journal.json'}: not a readable journal ({exc})") from exc
     outline = PlaybookOutline.of(project.playbook) if project and project.playbook else None
-    record_run(journal, history)
-    written = render_run(run_dir, scenarios_dir=scenarios_dir, history_db=history, outline=outline)
-    render_history(reports, db=history, scenarios_dir=scenarios_dir, outline=outline)
-    return written[0]
+    return publish_run(run_dir, reports, scenarios_dir=scenarios_dir, outline=outline)
 
 
 @cli.command()
@@ -504,6 +516,11 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn every way it can end into its exit status (see the module).
+
+    The one place that catches everything: an exception no module wrapped is a bug, said
+    in one line, with the traceback in a log file for the bug report (exit 4; exit 1 means
+    a drill failed its grade, and a crash must not read as that)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="gameday", standalone_mode=False)
@@ -532,3 +549,68 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(130)
+    except Exception as exc:  # the last line of defence, by design
+        _internal_error(exc, argv)
+
+
+# The optional [chaos] extra, by the top-level modules it installs.
+CHAOS_EXTRA_MODULES = frozenset({"chaoslib", "chaosk8s", "chaostoolkit"})
+
+
+def _internal_error(exc: Exception, argv: list[str] | None) -> None:
+    """Say in one line that gameday failed and where the details are, and exit 4.
+
+    A missing optional extra is no bug: it is exit 3 with the command that installs it."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in (
+        CHAOS_EXTRA_MODULES
+    ):
+        click.echo(
+            f"gameday: error: {exc.name} is not installed: pip install 'gameday[chaos]'",
+            err=True,
+        )
+        sys.exit(3)
+    details = "".join(traceback.format_exception(exc))
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # an exception whose message itself fails: its type says enough
+        lines = []
+    summary = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+    log = _write_crash_log(details, argv)
+    where = f"details in {log}" if log else "no log could be written; traceback follows"
+    click.echo(f"gameday: internal error: {summary} ({where})", err=True)
+    if log is None:
+        click.echo(details, err=True, nl=False)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _write_crash_log(details: str, argv: list[str] | None) -> Path | None:
+    """Write a crash's traceback to the user's state dir (else the temp dir); its path,
+    or None if neither can be written."""
+    args = sys.argv[1:] if argv is None else argv
+    text = (
+        f"gameday {__version__}, Python {sys.version.split()[0]}, "
+        f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        f"command: gameday {' '.join(args)}\n\n{details}"
+    )
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (_state_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8", errors="replace")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _state_dir() -> Path:
+    """Where gameday keeps state of its own: ``$GAMEDAY_STATE_DIR``, else
+    ``~/.local/state/gameday`` (the fault ledger's folder too)."""
+    configured = os.environ.get("GAMEDAY_STATE_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        return Path.home() / ".local" / "state" / "gameday"
+    except RuntimeError:  # no home directory to be found
+        return Path(tempfile.gettempdir())

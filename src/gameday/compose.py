@@ -22,6 +22,7 @@ from typing import Any
 from testcontainers.compose import DockerCompose
 
 from gameday import __version__
+from gameday.docker_engine import require_docker_cli
 from gameday.errors import ComposeFileError
 
 __all__ = ["BASE_IMAGE", "ComposeProject"]
@@ -110,6 +111,7 @@ class ComposeProject:
     def docker_compose(self) -> DockerCompose:
         """testcontainers' DockerCompose for this project (images are built beforehand)."""
         self.check_file()
+        require_docker_cli()
         return DockerCompose(
             context=str(self.compose_file.parent),
             compose_file_name=[str(file.resolve()) for file in self.compose_files],
@@ -121,10 +123,15 @@ class ComposeProject:
     def check_file(self) -> None:
         for file in self.compose_files:
             try:
-                text = file.read_text()
+                text = file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ComposeFileError(
                     f"{file}: cannot read the compose file ({exc.strerror})"
+                ) from exc
+            except UnicodeDecodeError as exc:
+                raise ComposeFileError(
+                    f"{file}: expected UTF-8 YAML, but byte {exc.start} is not UTF-8 "
+                    "(is it a binary file?)"
                 ) from exc
             if not text.strip():
                 raise ComposeFileError(f"{file}: the compose file is empty")
@@ -132,6 +139,7 @@ class ComposeProject:
     def config(self) -> dict[str, Any]:
         """The compose file as Compose resolves it, or a ComposeFileError saying why not."""
         self.check_file()
+        require_docker_cli()
         # A throwaway env file: config() is also called on replicas this process only
         # looks at, whose env file nobody would remove.
         with tempfile.TemporaryDirectory(prefix="gameday-config-") as scratch:

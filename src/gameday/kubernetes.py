@@ -14,6 +14,7 @@ docs/kubernetes.md.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.chaostoolkit.generate import GeneratedExperiment, render
-from gameday.errors import InputError
+from gameday.errors import EnvironmentProblem, InputError
 
 __all__ = [
     "ALLOWED_ENV",
@@ -39,6 +40,7 @@ __all__ = [
     "experiment_for",
     "generate",
     "plan",
+    "require_chaos_extra",
 ]
 
 ALLOWED_ENV = "GAMEDAY_K8S_ALLOWED_NAMESPACES"
@@ -48,6 +50,9 @@ PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease
 CHAOSK8S_DEFAULT_NS = "default"
 DEFAULT_EXPERIMENTS = Path("experiments") / "kubernetes"
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # an RFC 1123 label
+# What the [chaos] extra installs, as the modules these drills import: chaostoolkit-lib
+# (the dry run substitutes configuration with it) and chaostoolkit-kubernetes.
+CHAOS_MODULES = ("chaoslib", "chaosk8s")
 
 
 class NamespaceRefused(InputError):
@@ -311,6 +316,19 @@ def after_activity_control(context: Mapping[str, Any], **kwargs: Any) -> None:
 # -- the dry run ---------------------------------------------------------------------------
 
 
+def require_chaos_extra() -> None:
+    """Raise EnvironmentProblem (exit 3) with the command that fixes it if the [chaos]
+    extra is not installed: an optional extra, so its absence is the machine's, not a bug."""
+    for module in CHAOS_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise EnvironmentProblem(
+                f"the Kubernetes drills need the [chaos] extra, and {module} cannot be "
+                f"imported ({exc}): pip install 'gameday[chaos]'"
+            ) from exc
+
+
 def plan(
     namespace: str,
     experiments: Iterable[Path] | None = None,
@@ -321,7 +339,9 @@ def plan(
     """What the experiments would do to ``namespace``, in words; nothing is sent anywhere.
 
     Raises :class:`NamespaceRefused` when the guard would refuse the namespace (or any
-    activity's namespace) so that a plan never shows a run that could not happen."""
+    activity's namespace) so that a plan never shows a run that could not happen, and
+    EnvironmentProblem without the [chaos] extra."""
+    require_chaos_extra()
     from chaoslib import substitute
     from chaoslib.configuration import load_configuration
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
+
+from gameday import report
+from gameday.cli import main
+from gameday.docker_engine import client
 
 
 def gameday(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -38,3 +47,182 @@ def test_unknown_command_is_a_usage_error() -> None:
     done = gameday("explode")
     assert done.returncode == 2
     assert "No such command 'explode'" in done.stderr
+
+
+# -- in this process: what the CLI says when the machine or gameday itself fails -----------
+#
+# Every test here that names `run` or `build` also takes Docker away entirely (no `docker`
+# on PATH, DOCKER_HOST at a socket that does not exist): were the check it tests missing,
+# nothing could start a replica.
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = REPO / "scenarios" / "database-outage.yml"
+
+
+@pytest.fixture(autouse=True)
+def _keep_sigterm() -> Iterator[None]:
+    """main() installs its SIGTERM handler; the test process keeps its own."""
+    before = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "state"
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def no_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))  # no fault ledger of ours
+    client.cache_clear()
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the CLI in this process: its exit status and what it wrote to stderr."""
+    try:
+        main(list(args))
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    return status, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if not line.startswith("[")]  # progress
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.usefixtures("no_docker")
+@pytest.mark.parametrize("command", [["build"], ["run", str(SCENARIO)]])
+def test_no_docker_command_is_exit_3_saying_how_to_install_it(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    status, err = in_process(capsys, *command)
+    assert status == 3
+    line = one_line(err)
+    assert line.startswith("gameday: error: no `docker` command on PATH")
+    assert "install Docker" in line and "scripts/setup.sh" in line
+
+
+@pytest.mark.usefixtures("no_docker")
+@pytest.mark.parametrize("command", [["build"], ["run", str(SCENARIO)]])
+def test_a_binary_compose_file_is_exit_2_expecting_utf8_yaml(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    compose = tmp_path / "compose.yml"
+    compose.write_bytes(b"services:\n\xff\xfe\x00\x89PNG\r\n")
+    status, err = in_process(capsys, *command, "--compose-file", str(compose))
+    assert status == 2
+    assert one_line(err) == (
+        f"gameday: error: {compose}: expected UTF-8 YAML, but byte 10 is not UTF-8 "
+        "(is it a binary file?)"
+    )
+
+
+def test_k8s_plan_without_the_chaos_extra_is_exit_3_with_the_pip_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "chaosk8s", None)  # `import chaosk8s` now fails
+    monkeypatch.setenv("GAMEDAY_K8S_ALLOWED_NAMESPACES", "shop-staging")
+    status, err = in_process(capsys, "k8s", "plan", "--namespace", "shop-staging")
+    assert status == 3
+    line = one_line(err)
+    assert "[chaos] extra" in line and "pip install 'gameday[chaos]'" in line
+
+
+def _explode(exc: BaseException) -> Callable[..., object]:
+    def raise_it(*args: object, **kwargs: object) -> object:
+        raise exc
+
+    return raise_it
+
+
+@pytest.fixture
+def a_run(tmp_path: Path) -> Path:
+    """A run directory with a journal, for `gameday report` to get as far as publishing."""
+    run_dir = tmp_path / "reports" / "run-1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "journal.json").write_text("{}")
+    return run_dir
+
+
+def test_an_unexpected_exception_is_exit_4_with_the_traceback_in_a_log(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    state_dir: Path,
+    a_run: Path,
+) -> None:
+    monkeypatch.setattr(report, "publish_run", _explode(ZeroDivisionError("a bug\nline 2")))
+    status, err = in_process(capsys, "report", str(a_run))
+    assert status == 4
+    line = one_line(err)
+    (log,) = state_dir.glob("crash-*.log")
+    assert line == f"gameday: internal error: ZeroDivisionError: a bug (details in {log})"
+    details = log.read_text()
+    assert f"command: gameday report {a_run}" in details
+    assert "Traceback (most recent call last)" in details
+    assert "ZeroDivisionError: a bug" in details and "raise_it" in details
+
+
+def test_the_log_goes_to_the_temp_dir_if_the_state_dir_cannot_be_written(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    a_run: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(blocker / "state"))  # under a file
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(report, "publish_run", _explode(RuntimeError("boom")))
+    status, err = in_process(capsys, "report", str(a_run))
+    (log,) = (tmp_path / "tmp").glob("crash-*.log")
+    assert status == 4
+    assert one_line(err).endswith(f"RuntimeError: boom (details in {log})")
+
+
+def test_a_missing_optional_module_anywhere_is_exit_3_not_a_bug(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, a_run: Path
+) -> None:
+    missing = ModuleNotFoundError("No module named 'chaoslib'", name="chaoslib")
+    monkeypatch.setattr(report, "publish_run", _explode(missing))
+    status, err = in_process(capsys, "report", str(a_run))
+    assert status == 3
+    assert one_line(err) == (
+        "gameday: error: chaoslib is not installed: pip install 'gameday[chaos]'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [(KeyboardInterrupt(), 130), (SystemExit(143), 143), (SystemExit(1), 1)],
+)
+def test_interrupts_and_exits_keep_their_status(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    state_dir: Path,
+    a_run: Path,
+    exc: BaseException,
+    status: int,
+) -> None:
+    monkeypatch.setattr(report, "publish_run", _explode(exc))
+    assert in_process(capsys, "report", str(a_run))[0] == status
+    assert not state_dir.exists()
+
+
+def test_the_exit_statuses_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Exit status: 0 done (every drill passed), 1 a drill failed its grade, 2 bad input, "
+        "3 the environment or the replica failed, 4 internal error" in shown
+    )

@@ -19,6 +19,7 @@ from chaoslib.exceptions import InterruptExecution
 
 from gameday import kubernetes
 from gameday.chaostoolkit.generate import stale
+from gameday.errors import EnvironmentProblem
 from gameday.kubernetes import NamespaceRefused, check_namespace, plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,6 +206,17 @@ def test_plan_shows_every_call_with_the_namespace_and_sends_nothing() -> None:
         "ns='shop-staging')" in text
     )
     assert "scale_deployment(name='backend', replicas=2, ns='shop-staging')" in text
+
+
+@pytest.mark.parametrize("module", ["chaoslib", "chaosk8s"])
+def test_plan_without_the_chaos_extra_says_how_to_install_it(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails
+    with pytest.raises(EnvironmentProblem, match=rf"{module} cannot be imported") as caught:
+        plan("shop-staging", allowed=["shop-staging"])
+    assert "pip install 'gameday[chaos]'" in str(caught.value)
+    assert caught.value.exit_code == 3
 
 
 def test_plan_uses_overrides_for_the_target() -> None:

@@ -9,7 +9,7 @@ run; it never talks to the replica.
 """
 
 from gameday.report.coverage import CoverageRow, playbook_coverage
-from gameday.report.history import record_run, render_history
+from gameday.report.history import publish_run, record_run, render_history
 from gameday.report.model import ReportError
 from gameday.report.render import render_run
 
@@ -17,6 +17,7 @@ __all__ = [
     "CoverageRow",
     "ReportError",
     "playbook_coverage",
+    "publish_run",
     "record_run",
     "render_history",
     "render_run",

@@ -89,14 +89,22 @@ def nice_step(span: float, count: int = 6) -> float:
     return 10 * power
 
 
+MAX_TICKS = 50
+
+
 def _ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round values from ``low`` to ``high``, about ``count`` of them.
+
+    Counted, not stepped: far from T0 (an event stamped years off) a tiny step added to a
+    large value changes nothing, and a loop that adds it would never end."""
     step = nice_step(high - low, count)
     first = math.ceil(low / step) * step
     ticks = []
-    value = first
-    while value <= high + step * 1e-9:
+    for i in range(MAX_TICKS):
+        value = first + i * step
+        if value > high + step * 1e-9:
+            break
         ticks.append(round(value, 9))
-        value += step
     return ticks
 
 

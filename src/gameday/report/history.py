@@ -18,9 +18,22 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from gameday.report import charts
-from gameday.report.coverage import PlaybookOutline, coverage_from_records, playbook_coverage
-from gameday.report.model import parse_journal
-from gameday.report.store import DEFAULT_HISTORY, DrillRecord, History, load_history, save_run
+from gameday.report.coverage import (
+    PlaybookOutline,
+    coverage_from_records,
+    coverage_rows,
+    exercises_in,
+)
+from gameday.report.model import parse_journal, read_journal
+from gameday.report.render import JOURNAL_FILE, render_run
+from gameday.report.store import (
+    DEFAULT_HISTORY,
+    DrillRecord,
+    History,
+    load_history,
+    recording,
+    save_run,
+)
 from gameday.report.templating import environment, format_seconds, write_atomically
 
 __all__ = [
@@ -28,6 +41,7 @@ __all__ = [
     "Timing",
     "Trend",
     "TrendPoint",
+    "publish_run",
     "record_run",
     "render_history",
     "slower",
@@ -164,13 +178,47 @@ def render_history(
     scenario files in ``scenarios_dir`` (default: ``scenarios/`` next to ``reports_dir``,
     if there is one), or else the scenarios the history has seen.
     """
-    db = db or reports_dir / DEFAULT_HISTORY
-    history = load_history(db)
+    history = load_history(db or reports_dir / DEFAULT_HISTORY)
+    return _write_history_page(reports_dir, history, scenarios_dir, outline)
+
+
+def publish_run(
+    run_dir: Path,
+    reports_dir: Path,
+    *,
+    scenarios_dir: Path | None = None,
+    outline: PlaybookOutline | None = None,
+) -> Path:
+    """Write a run's report, record the run in the history, and write the history page.
+
+    What ``gameday run`` and ``gameday report`` do with a journal. The history and the
+    files agree whatever fails: the run is recorded in a transaction that commits only
+    once its page, its post-mortems and the history page showing it are written. A
+    failure (a folder that cannot be written) leaves the history as it was, and is a
+    :class:`~gameday.report.model.ReportError`. Returns the run's page.
+    """
+    db = reports_dir / DEFAULT_HISTORY
+    run = read_journal(run_dir / JOURNAL_FILE)
+    with recording(run, db) as history:
+        written = render_run(
+            run_dir, scenarios_dir=scenarios_dir, run=run, history=history, outline=outline
+        )
+        _write_history_page(reports_dir, history, scenarios_dir, outline)
+    return written[0]
+
+
+def _write_history_page(
+    reports_dir: Path,
+    history: History,
+    scenarios_dir: Path | None,
+    outline: PlaybookOutline | None = None,
+) -> Path:
     scenarios_dir = scenarios_dir or _default_scenarios(reports_dir)
+    latest = history.latest_by_scenario()
     if scenarios_dir is not None:
-        coverage = playbook_coverage(scenarios_dir, db if db.exists() else None, outline)
+        coverage = coverage_rows(exercises_in(scenarios_dir), latest, outline)
     else:
-        coverage = coverage_from_records(history.latest_by_scenario(), outline)
+        coverage = coverage_from_records(latest, outline)
     runs = []
     drills_by_run: dict[str, list[DrillRecord]] = {}
     for d in history.drills:

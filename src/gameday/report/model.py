@@ -29,6 +29,7 @@ __all__ = [
     "Run",
     "StepRecord",
     "Targets",
+    "load_json",
     "parse_journal",
     "read_journal",
 ]
@@ -36,6 +37,12 @@ __all__ = [
 
 class ReportError(InputError):
     """A journal cannot be read or is not a journal; the message names the file and field."""
+
+
+# No measurement of a drill comes near this (1e15 s is 30 million years): a number past
+# it is a corrupt or hostile journal, and would overflow a float, SQLite's INTEGER or the
+# report's arithmetic further on.
+MAX_NUMBER = 1e15
 
 
 @dataclass(frozen=True)
@@ -178,19 +185,31 @@ def read_journal(path: Path) -> Run:
         raise ReportError(f"{path}: no journal here (was the run interrupted?)") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"{path}: cannot read the journal ({exc})") from exc
+    return parse_journal(load_json(text, str(path)), str(path))
+
+
+def load_json(text: str, source: str) -> object:
+    """Parse a journal's text, turning every way JSON can fail into a ReportError."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+            f"{source}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
         ) from exc
-    return parse_journal(data, str(path))
+    except RecursionError as exc:
+        raise ReportError(f"{source}: nested too deeply to be a journal") from exc
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise ReportError(f"{source}: not a journal ({exc})") from exc
 
 
 def parse_journal(data: object, source: str = "journal") -> Run:
     """Check a journal already loaded from JSON; ``source`` names it in errors."""
     top = _Fields(data, source, "")
     scenarios = top.array("scenarios", required=True)
+    drills = tuple(
+        _drill(_Fields(item, source, f"scenarios[{i}]")) for i, item in enumerate(scenarios)
+    )
+    _refuse_duplicates(drills, source)
     return Run(
         run_id=top.text("run_id", required=True),
         passed=top.flag("passed") or False,
@@ -198,11 +217,23 @@ def parse_journal(data: object, source: str = "journal") -> Run:
         started_at=top.time("started_at", required=True),
         ended_at=top.time("ended_at", required=True),
         gameday_version=top.text("gameday_version"),
-        timings_s={k: v for k, v in top.numbers("timings_s").items() if v is not None},
-        drills=tuple(
-            _drill(_Fields(item, source, f"scenarios[{i}]")) for i, item in enumerate(scenarios)
-        ),
+        timings_s={k: v for k, v in top.durations("timings_s").items() if v is not None},
+        drills=drills,
     )
+
+
+def _refuse_duplicates(drills: Sequence[Drill], source: str) -> None:
+    """A run drills each scenario once (``load_all`` refuses two of one name), and the
+    history keys a drill by its run and scenario: a name twice is a broken journal."""
+    first: dict[str, int] = {}
+    for i, drill in enumerate(drills):
+        if drill.name in first:
+            raise ReportError(
+                f"{source}: field 'scenarios[{i}].name': scenario {drill.name!r} is in the "
+                f"journal twice (also scenarios[{first[drill.name]}]); a run drills each "
+                "scenario once"
+            )
+        first[drill.name] = i
 
 
 def _drill(f: _Fields) -> Drill:
@@ -220,25 +251,25 @@ def _drill(f: _Fields) -> Drill:
         ),
         passed=f.flag("passed", required=True) or False,
         reasons=f.texts("reasons"),
-        mttd_s=f.number("mttd_s"),
-        mttr_s=f.number("mttr_s"),
-        alert_mttd_s=f.numbers("alert_mttd_s"),
-        mttd_floor_s=f.numbers("mttd_floor_s"),
-        p95_ms=f.number("p95_ms"),
-        error_rate=f.number("error_rate"),
-        availability=f.number("availability"),
-        lost_tasks=f.integer("lost_tasks"),
+        mttd_s=f.duration("mttd_s"),
+        mttr_s=f.duration("mttr_s"),
+        alert_mttd_s=f.durations("alert_mttd_s"),
+        mttd_floor_s=f.durations("mttd_floor_s"),
+        p95_ms=f.duration("p95_ms"),
+        error_rate=f.fraction("error_rate"),
+        availability=f.fraction("availability"),
+        lost_tasks=f.count("lost_tasks"),
         noise=f.texts("noise"),
-        requests=f.integer("requests"),
-        acknowledged_tasks=f.integer("acknowledged_tasks"),
+        requests=f.count("requests"),
+        acknowledged_tasks=f.count("acknowledged_tasks"),
         targets=Targets(
-            mttd_s=targets.number("mttd_s"),
-            mtta_s=targets.number("mtta_s"),
-            mttr_s=targets.number("mttr_s"),
-            p95_ms=targets.number("p95_ms"),
-            error_rate=targets.number("error_rate"),
-            availability=targets.number("availability"),
-            lost_tasks=targets.integer("lost_tasks"),
+            mttd_s=targets.duration("mttd_s"),
+            mtta_s=targets.duration("mtta_s"),
+            mttr_s=targets.duration("mttr_s"),
+            p95_ms=targets.duration("p95_ms"),
+            error_rate=targets.fraction("error_rate"),
+            availability=targets.fraction("availability"),
+            lost_tasks=targets.count("lost_tasks"),
         ),
         checks=tuple(
             Check(
@@ -271,7 +302,7 @@ def _drill(f: _Fields) -> Drill:
         alerts=tuple(
             AlertSpan(
                 name=a.text("name", required=True),
-                labels={k: str(v) for k, v in a.mapping("labels").items()},
+                labels=a.labels("labels"),
                 pending_at=a.optional_time("pending_at"),
                 firing_at=a.optional_time("firing_at"),
                 resolved_at=a.optional_time("resolved_at"),
@@ -286,7 +317,7 @@ def _drill(f: _Fields) -> Drill:
                 detail=s.text("detail"),
                 started_at=s.optional_time("started_at"),
                 ended_at=s.optional_time("ended_at"),
-                seconds=s.number("seconds"),
+                seconds=s.duration("seconds"),
             )
             for s in f.children("recovery_steps")
         ),
@@ -308,18 +339,18 @@ def _load_points(f: _Fields) -> list[LoadPoint]:
         at = next((row.optional_time(k) for k in _TIME_KEYS if row.has(k)), None)
         if at is None:
             continue  # a bucket with no time cannot be placed on a chart
-        requests = next((row.integer(k) for k in _REQUEST_KEYS if row.has(k)), None)
-        errors = next((row.integer(k) for k in _ERROR_KEYS if row.has(k)), None)
+        requests = next((row.count(k) for k in _REQUEST_KEYS if row.has(k)), None)
+        errors = next((row.count(k) for k in _ERROR_KEYS if row.has(k)), None)
         if errors is None and requests is not None and row.has("error_rate"):
-            rate = row.number("error_rate")
+            rate = row.fraction("error_rate")
             errors = None if rate is None else round(rate * requests)
         points.append(
             LoadPoint(
                 at=at,
                 requests=requests,
                 errors=errors,
-                p50_ms=row.number("p50_ms"),
-                p95_ms=row.number("p95_ms"),
+                p50_ms=row.duration("p50_ms"),
+                p95_ms=row.duration("p95_ms"),
             )
         )
     return sorted(points, key=lambda p: p.at)
@@ -340,7 +371,8 @@ class _Fields:
         return self._data.get(key) is not None
 
     def _name(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
+        shown = _printable(key)
+        return f"{self._path}.{shown}" if self._path else shown
 
     def _fail(self, key: str, expected: str, value: object) -> ReportError:
         return ReportError(
@@ -357,11 +389,27 @@ class _Fields:
         value = self._get(key, required)
         if value is None:
             return ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, str):
+            text = self._unicode(key, value)
+        elif _is_number(value) and abs(value) <= MAX_NUMBER:
+            text = str(value)  # a name like 404 written without quotes
+        else:
             raise self._fail(key, "a string", value)
-        if required and not str(value).strip():
+        if required and not text.strip():
             raise ReportError(f"{self._source}: field '{self._name(key)}' is empty")
-        return str(value)
+        return text
+
+    def _unicode(self, key: str, value: str) -> str:
+        """``value`` if it is text that can be written out (JSON's ``\\ud800`` escapes can
+        make a lone surrogate, which no UTF-8 file or SQLite column can hold)."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ReportError(
+                f"{self._source}: field '{self._name(key)}' must be valid Unicode text "
+                f"(it holds the lone surrogate {value[exc.start]!r})"
+            ) from exc
+        return value
 
     def flag(self, key: str, *, required: bool = False) -> bool | None:
         value = self._get(key, required)
@@ -370,16 +418,39 @@ class _Fields:
         return value
 
     def number(self, key: str) -> float | None:
+        """Any number of at most :data:`MAX_NUMBER` either way; None for null, and for NaN
+        and Infinity (not JSON, but Python's json reads them)."""
         value = self._data.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_number(value):
             raise self._fail(key, "a number or null", value)
-        return float(value) if math.isfinite(value) else None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if abs(value) > MAX_NUMBER:  # exact for ints of any size: no float conversion
+            raise self._fail(key, "a number of at most 1e15", value)
+        return float(value)
 
-    def integer(self, key: str) -> int | None:
+    def duration(self, key: str) -> float | None:
+        """Seconds or milliseconds: a number, 0 or more."""
+        return self._at_least_zero(key, self.number(key), "a duration of 0 or more")
+
+    def fraction(self, key: str) -> float | None:
+        """A rate or share: a number from 0 to 1."""
         value = self.number(key)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise self._fail(key, "a fraction from 0 to 1", self._data[key])
+        return value
+
+    def count(self, key: str) -> int | None:
+        """How many of something: a whole number (rounded), 0 or more."""
+        value = self._at_least_zero(key, self.number(key), "a count of 0 or more")
         return None if value is None else round(value)
+
+    def _at_least_zero(self, key: str, value: float | None, expected: str) -> float | None:
+        if value is not None and value < 0:
+            raise self._fail(key, expected, self._data[key])
+        return value
 
     def time(self, key: str, *, required: bool = False) -> datetime:
         value = self.optional_time(key)
@@ -388,6 +459,9 @@ class _Fields:
         return value
 
     def optional_time(self, key: str) -> datetime | None:
+        """An ISO 8601 time, in UTC. Journals are written in UTC, and a time without an
+        offset is read as UTC too; one that is not a UTC time of years 1 to 9999 is
+        refused here rather than overflowing where the report converts it."""
         value = self._data.get(key)
         if value is None:
             return None
@@ -395,10 +469,9 @@ class _Fields:
             raise self._fail(key, "an ISO 8601 time", value)
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (ValueError, OverflowError) as exc:
             raise self._fail(key, "an ISO 8601 time", value) from exc
-        # Journals are written in UTC; a time without an offset is read as UTC too.
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     def array(self, key: str, *, required: bool = False) -> Sequence[object]:
         value = self._get(key, required)
@@ -421,11 +494,19 @@ class _Fields:
             return {}
         if not isinstance(value, dict):
             raise self._fail(key, "an object", value)
+        for name in value:
+            self._unicode(f"{key}.{name}", name)
         return value
 
-    def numbers(self, key: str) -> dict[str, float | None]:
-        child = _Fields(self.mapping(key), self._source, self._name(key))
-        return {k: child.number(k) for k in self.mapping(key)}
+    def durations(self, key: str) -> dict[str, float | None]:
+        """An object of durations by name (an alert's MTTD, a phase's time)."""
+        child = self.child(key)
+        return {k: child.duration(k) for k in self.mapping(key)}
+
+    def labels(self, key: str) -> dict[str, str]:
+        """An object of text by name (an alert's Prometheus labels)."""
+        child = self.child(key)
+        return {k: child.text(k) for k in self.mapping(key)}
 
     def child(self, key: str) -> _Fields:
         return _Fields(self.mapping(key), self._source, self._name(key))
@@ -437,7 +518,19 @@ class _Fields:
         ]
 
 
+def _printable(key: str) -> str:
+    """A key of the journal as an error message shows it: on one line, every character
+    that would not print (a newline, a lone surrogate) escaped, and not too long."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _kind(value: object) -> str:
+    """A value as an error message shows it: short, whatever its size."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -445,4 +538,9 @@ def _kind(value: object) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {shown!r}"
+    if isinstance(value, int) and abs(value) >= 10**18:
+        # str() of a huge int is slow, and refused past 4300 digits: say its size.
+        return f"a number of about {round(math.log10(abs(value)))} digits"
+    if _is_number(value):
+        return f"the number {value!r}"
     return f"a {type(value).__name__}"

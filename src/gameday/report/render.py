@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup
@@ -20,7 +20,7 @@ from gameday.report import charts
 from gameday.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.report.coverage import Exercise as CoverageExercise
 from gameday.report.model import Drill, JournalEvent, ReportError, Run, read_journal
-from gameday.report.store import DEFAULT_HISTORY, drill_records, load_history
+from gameday.report.store import DEFAULT_HISTORY, History, drill_records, load_history
 from gameday.report.templating import (
     environment,
     format_seconds,
@@ -105,26 +105,28 @@ def render_run(
     *,
     scenarios_dir: Path | None = None,
     history_db: Path | None = None,
+    run: Run | None = None,
+    history: History | None = None,
     outline: PlaybookOutline | None = None,
 ) -> list[Path]:
     """Write ``index.html`` and ``postmortem-<scenario>.md`` files into ``run_dir``.
 
     The coverage table reads the scenario files in ``scenarios_dir`` (default:
     ``scenarios/`` next to the reports directory, if there is one; else the run's own
-    scenarios) and the last results in ``history_db`` (default: ``history.sqlite`` in the
-    reports directory), this run's results taking precedence. Returns the written paths,
-    the page first. Raises :class:`ReportError` if the journal is missing or invalid.
+    scenarios) and the last results in ``history`` (default: read from ``history_db``,
+    itself by default ``history.sqlite`` in the reports directory), this run's results
+    taking precedence. ``run`` is the run's journal if the caller has read it already.
+    Returns the written paths, the page first. Raises :class:`ReportError` if the journal
+    is missing or invalid, or a file cannot be written.
     """
-    run = read_journal(run_dir / JOURNAL_FILE)
+    journal = run_dir / JOURNAL_FILE
+    run = run or read_journal(journal)
     views = [drill_view(run, d) for d in run.drills]
-    names = [v.postmortem_file for v in views]
-    if len(set(names)) != len(names):
-        raise ReportError(f"{run_dir / JOURNAL_FILE}: two scenarios have the same name")
+    _refuse_shared_files(views, journal)
+    if history is None:
+        history = load_history(history_db or run_dir.parent / DEFAULT_HISTORY)
     coverage = run_coverage(
-        run,
-        scenarios_dir or _default_scenarios(run_dir.parent),
-        history_db or run_dir.parent / DEFAULT_HISTORY,
-        outline,
+        run, scenarios_dir or _default_scenarios(run_dir.parent), history, outline
     )
     written = []
     page = run_dir / "index.html"
@@ -149,13 +151,26 @@ def render_run(
     return written
 
 
+def _refuse_shared_files(views: Sequence[DrillView], journal: Path) -> None:
+    """Two names with one file name ("db" and "DB") would overwrite one post-mortem."""
+    first: dict[str, str] = {}
+    for view in views:
+        other = first.setdefault(view.postmortem_file, view.drill.name)
+        if other != view.drill.name:
+            raise ReportError(
+                f"{journal}: scenarios {other!r} and {view.drill.name!r} would share the "
+                f"post-mortem {view.postmortem_file}: two scenarios have the same name "
+                "but for case or punctuation"
+            )
+
+
 def run_coverage(
     run: Run,
     scenarios_dir: Path | None,
-    history_db: Path,
+    history: History,
     outline: PlaybookOutline | None = None,
 ) -> list[CoverageRow]:
-    latest = load_history(history_db).latest_by_scenario()
+    latest = history.latest_by_scenario()
     this_run = {r.scenario: r for r in drill_records(run)}
     latest.update(this_run)
     if scenarios_dir is not None:
@@ -303,11 +318,15 @@ def _first_firing(drill: Drill, alert: str) -> datetime | None:
 
 
 def _x_range(drill: Drill) -> tuple[float, float]:
-    times = [drill.started_at, drill.ended_at, *(p.at for p in drill.load_series)]
+    """The charts' time axis: the whole drill, and the last load bucket's second.
+
+    In seconds on the drill's clock, never as datetimes: a bucket stamped 9999-12-31 is
+    a valid time whose second after it is not."""
+    seconds = [_seconds_from(drill, t) for t in (drill.started_at, drill.ended_at)]
+    seconds += [_seconds_from(drill, p.at) for p in drill.load_series]
     if drill.load_series:
-        times.append(drill.load_series[-1].at + timedelta(seconds=1))
-    low = min(_seconds_from(drill, t) for t in times)
-    high = max(_seconds_from(drill, t) for t in times)
+        seconds.append(_seconds_from(drill, drill.load_series[-1].at) + 1.0)
+    low, high = min(seconds), max(seconds)
     return (low, high if high > low else low + 1.0)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "RunRecord",
     "drill_records",
     "load_history",
+    "recording",
     "save_run",
 ]
 
@@ -147,114 +148,152 @@ def drill_records(run: Run) -> list[DrillRecord]:
 
 def save_run(run: Run, db: Path) -> None:
     """Save a run in ``db`` (created if missing), replacing what was saved for it before."""
-    with _connect(db, create=True) as conn, conn:
-        conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+    with recording(run, db):
+        pass
+
+
+@contextmanager
+def recording(run: Run, db: Path) -> Iterator[History]:
+    """Save a run in ``db`` in a transaction that commits only if the block succeeds.
+
+    The block gets the history as it will be once committed, to write the pages that show
+    it; if it raises (a page could not be written), the run is not recorded, so the
+    history never holds a run that its pages do not show.
+    """
+    with _connect(db, create=True) as conn:
+        with _database_errors(db):
+            _insert(conn, run)
+            history = _read(conn)
+        try:
+            yield history
+        except BaseException:
+            with _database_errors(db):
+                conn.rollback()
+            raise
+        with _database_errors(db):
+            conn.commit()
+
+
+def _insert(conn: sqlite3.Connection, run: Run) -> None:
+    """Replace what ``conn`` holds of ``run`` (in the caller's transaction)."""
+    conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+    conn.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            run.run_id,
+            _iso(run.started_at),
+            _iso(run.ended_at),
+            int(run.passed),
+            run.responder,
+            run.gameday_version,
+        ),
+    )
+    for r in drill_records(run):
         conn.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO drills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                run.run_id,
-                _iso(run.started_at),
-                _iso(run.ended_at),
-                int(run.passed),
-                run.responder,
-                run.gameday_version,
+                r.run_id,
+                r.scenario,
+                r.title,
+                _iso(r.started_at),
+                int(r.passed),
+                r.mttd_s,
+                r.mttr_s,
+                r.p95_ms,
+                r.error_rate,
+                r.availability,
+                r.lost_tasks,
+                r.requests,
+                json.dumps(list(r.reasons)),
+                r.playbook.section,
+                r.playbook.drill,
+                json.dumps(list(r.playbook.alerts)),
             ),
         )
-        for r in drill_records(run):
-            conn.execute(
-                "INSERT INTO drills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.executemany(
+            "INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)",
+            [
                 (
                     r.run_id,
                     r.scenario,
-                    r.title,
-                    _iso(r.started_at),
-                    int(r.passed),
-                    r.mttd_s,
-                    r.mttr_s,
-                    r.p95_ms,
-                    r.error_rate,
-                    r.availability,
-                    r.lost_tasks,
-                    r.requests,
-                    json.dumps(list(r.reasons)),
-                    r.playbook.section,
-                    r.playbook.drill,
-                    json.dumps(list(r.playbook.alerts)),
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.run_id,
-                        r.scenario,
-                        alert,
-                        mttd,
-                        r.alert_floor_s.get(alert),
-                        int(r.alert_passed[alert]),
-                    )
-                    for alert, mttd in r.alert_mttd_s.items()
-                ],
-            )
+                    alert,
+                    mttd,
+                    r.alert_floor_s.get(alert),
+                    int(r.alert_passed[alert]),
+                )
+                for alert, mttd in r.alert_mttd_s.items()
+            ],
+        )
 
 
 def load_history(db: Path) -> History:
     """Everything recorded in ``db``, oldest first; an empty history if there is no file."""
     if not db.exists():
         return History((), ())
-    with _connect(db, create=False) as conn:
-        runs = tuple(
-            RunRecord(
-                run_id=row[0],
-                started_at=_time(row[1]),
-                ended_at=_time(row[2]),
-                passed=bool(row[3]),
-                responder=row[4],
-                gameday_version=row[5],
-            )
-            for row in conn.execute("SELECT * FROM runs ORDER BY started_at, run_id")
+    with _connect(db, create=False) as conn, _database_errors(db):
+        return _read(conn)
+
+
+def _read(conn: sqlite3.Connection) -> History:
+    runs = tuple(
+        RunRecord(
+            run_id=row[0],
+            started_at=_time(row[1]),
+            ended_at=_time(row[2]),
+            passed=bool(row[3]),
+            responder=row[4],
+            gameday_version=row[5],
         )
-        detections: dict[tuple[str, str], list[tuple[str, float | None, float | None, int]]] = {}
-        for run_id, scenario, alert, mttd, floor, ok in conn.execute(
-            "SELECT * FROM detections ORDER BY rowid"
-        ):
-            detections.setdefault((run_id, scenario), []).append((alert, mttd, floor, ok))
-        drills = []
-        for row in conn.execute(
-            "SELECT d.* FROM drills d JOIN runs r USING (run_id) "
-            "ORDER BY r.started_at, r.run_id, d.started_at"
-        ):
-            found = detections.get((row[0], row[1]), [])
-            drills.append(
-                DrillRecord(
-                    run_id=row[0],
-                    scenario=row[1],
-                    title=row[2],
-                    started_at=_time(row[3]),
-                    passed=bool(row[4]),
-                    mttd_s=row[5],
-                    mttr_s=row[6],
-                    p95_ms=row[7],
-                    error_rate=row[8],
-                    availability=row[9],
-                    lost_tasks=row[10],
-                    requests=row[11],
-                    reasons=tuple(json.loads(row[12])),
-                    playbook=PlaybookRef(row[13], tuple(json.loads(row[15])), row[14]),
-                    alert_mttd_s={a: m for a, m, _, _ in found},
-                    alert_floor_s={a: f for a, _, f, _ in found},
-                    alert_passed={a: bool(ok) for a, _, _, ok in found},
-                )
+        for row in conn.execute("SELECT * FROM runs ORDER BY started_at, run_id")
+    )
+    detections: dict[tuple[str, str], list[tuple[str, float | None, float | None, int]]] = {}
+    for run_id, scenario, alert, mttd, floor, ok in conn.execute(
+        "SELECT * FROM detections ORDER BY rowid"
+    ):
+        detections.setdefault((run_id, scenario), []).append((alert, mttd, floor, ok))
+    drills = []
+    for row in conn.execute(
+        "SELECT d.* FROM drills d JOIN runs r USING (run_id) "
+        "ORDER BY r.started_at, r.run_id, d.started_at"
+    ):
+        found = detections.get((row[0], row[1]), [])
+        drills.append(
+            DrillRecord(
+                run_id=row[0],
+                scenario=row[1],
+                title=row[2],
+                started_at=_time(row[3]),
+                passed=bool(row[4]),
+                mttd_s=row[5],
+                mttr_s=row[6],
+                p95_ms=row[7],
+                error_rate=row[8],
+                availability=row[9],
+                lost_tasks=row[10],
+                requests=row[11],
+                reasons=tuple(json.loads(row[12])),
+                playbook=PlaybookRef(row[13], tuple(json.loads(row[15])), row[14]),
+                alert_mttd_s={a: m for a, m, _, _ in found},
+                alert_floor_s={a: f for a, _, f, _ in found},
+                alert_passed={a: bool(ok) for a, _, _, ok in found},
             )
+        )
     return History(runs, tuple(drills))
 
 
 @contextmanager
 def _connect(db: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
-    try:
+    """An open connection to ``db`` with its schema in place, closed after the block.
+
+    Errors of the block itself pass through as they are: only the statements run under
+    :func:`_database_errors` are the database's fault.
+    """
+    with _database_errors(db):
         if create:
             db.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(db)) as conn:
+        conn = sqlite3.connect(db)
+    with closing(conn):
+        with _database_errors(db):
             conn.execute("PRAGMA foreign_keys = ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -266,7 +305,14 @@ def _connect(db: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
                 with conn:
                     conn.executescript(_SCHEMA)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            yield conn
+        yield conn
+
+
+@contextmanager
+def _database_errors(db: Path) -> Iterator[None]:
+    """Turn what sqlite3 and the file system raise about ``db`` into a ReportError."""
+    try:
+        yield
     except sqlite3.Error as exc:
         raise ReportError(f"{db}: cannot use the history database ({exc})") from exc
     except OSError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 
 import pytest
 
@@ -15,6 +17,31 @@ from gameday.report.templating import format_seconds, md_code, md_text
 )
 def test_ticks_are_round(span: float, step: float) -> None:
     assert charts.nice_step(span) == pytest.approx(step)
+
+
+def test_an_axis_far_from_t0_with_a_tiny_span_has_few_ticks_and_ends() -> None:
+    # 3e11 s (an event stamped in year 1, the drill in 9999) and a span of two floats
+    # there (120 us): its round step, 2e-5 s, added to 3e11 changes nothing, so an axis
+    # that stepped from tick to tick would never end.
+    done: list[str] = []
+    low = 3.15e11
+    high = low + 2 * math.ulp(low)
+
+    def draw() -> None:
+        chart = charts.line_chart(
+            [charts.Series("p95", [(low, 1.0)], "#000")],
+            [],
+            title="t",
+            x_range=(low, high),
+            unit="ms",
+        )
+        done.append(str(chart))
+
+    worker = threading.Thread(target=draw, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert done, "the chart's time axis did not end"
+    assert done[0].count("<text") <= 2 * charts.MAX_TICKS + 10
 
 
 def test_a_gap_in_a_series_breaks_the_line() -> None:
@@ -100,6 +127,23 @@ def test_durations_read_like_a_person_would_say_them(seconds: float | None, text
 
 def test_markdown_prose_keeps_html_as_text_on_one_line() -> None:
     assert md_text("a <b>\nc & d") == "a &lt;b&gt; c &amp; d"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("[x](javascript:alert(1))", r"\[x\](javascript:alert(1))"),
+        ("![i](http://e/x.png)", r"!\[i\](http://e/x.png)"),
+        ("[x][ref]", r"\[x\]\[ref\]"),
+        ("<javascript:alert(1)>", "&lt;javascript:alert(1)&gt;"),
+        ("**bold** _em_ ~~gone~~ `code`", r"\*\*bold\*\* \_em\_ \~\~gone\~\~ \`code\`"),
+        ("# heading | cell", r"\# heading \| cell"),
+        (r"a \[ b", r"a \\\[ b"),
+        ("&lt; stays text", "&amp;lt; stays text"),
+    ],
+)
+def test_markdown_prose_neutralises_links_and_formatting(text: str, escaped: str) -> None:
+    assert md_text(text) == escaped
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from reportjournals import T0, XSS, WriteRun, drill_json, journal_json
 
-from gameday.report import ReportError, record_run, render_history, render_run
+from gameday.report import ReportError, publish_run, record_run, render_history, render_run
 from gameday.report.history import Timing, slower, trends
 from gameday.report.store import load_history
 
@@ -172,3 +172,69 @@ def test_a_journal_read_from_disk_records_as_is(reports: Path, write_run: WriteR
     journal = json.loads((run_dir / "journal.json").read_text())
     record_run(journal, reports / "history.sqlite")
     assert [r.run_id for r in load_history(reports / "history.sqlite").runs] == ["from-disk"]
+
+
+# -- publishing: the run's files, the history and its page agree whatever fails -----------
+
+
+def runs_in(db: Path) -> list[str]:
+    return [r.run_id for r in load_history(db).runs]
+
+
+def test_publishing_writes_the_report_records_the_run_and_writes_the_page(
+    reports: Path, write_run: WriteRun
+) -> None:
+    run_dir = write_run(journal_json("run-1"))
+    page = publish_run(run_dir, reports)
+    assert page == run_dir / "index.html" and page.is_file()
+    assert (run_dir / "postmortem-database-outage.md").is_file()
+    assert runs_in(reports / "history.sqlite") == ["run-1"]
+    assert 'data-run="run-1"' in (reports / "index.html").read_text()
+
+
+def test_a_run_folder_that_cannot_be_written_is_not_recorded(
+    reports: Path, write_run: WriteRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = write_run(journal_json("run-1"))
+    write_text = Path.write_text
+
+    def refuse_in_run_dir(self: Path, *args: Any, **kwargs: Any) -> int:
+        if self.parent == run_dir:
+            raise PermissionError(13, "Permission denied", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", refuse_in_run_dir)
+    with pytest.raises(ReportError, match=r"run-1/index\.html: cannot write the report"):
+        publish_run(run_dir, reports)
+    assert runs_in(reports / "history.sqlite") == []
+    assert not (reports / "index.html").exists()
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_a_history_page_that_cannot_be_written_leaves_the_history_as_it_was(
+    reports: Path, write_run: WriteRun
+) -> None:
+    publish_run(write_run(journal_json("run-1", drill_json(mttd_s=3.6))), reports)
+    (reports / "index.html").unlink()
+    (reports / "index.html").mkdir()  # root writes anywhere: a folder in the page's place
+    run_dir = write_run(journal_json("run-1", drill_json(mttd_s=5.5)))
+    with pytest.raises(ReportError, match=r"reports/index\.html: cannot write the report"):
+        publish_run(run_dir, reports)
+    (drill,) = load_history(reports / "history.sqlite").drills
+    assert drill.mttd_s == 3.6
+    write_run(journal_json("run-2"))
+    with pytest.raises(ReportError):
+        publish_run(reports / "run-2", reports)
+    assert runs_in(reports / "history.sqlite") == ["run-1"]
+
+
+def test_a_scenario_twice_is_named_not_blamed_on_the_database(
+    reports: Path, write_run: WriteRun
+) -> None:
+    run_dir = write_run(journal_json("dup", drill_json(), drill_json()))
+    with pytest.raises(ReportError) as caught:
+        publish_run(run_dir, reports)
+    message = str(caught.value)
+    assert str(run_dir / "journal.json") in message
+    assert "scenario 'database-outage' is in the journal twice" in message
+    assert "UNIQUE" not in message and "history database" not in message

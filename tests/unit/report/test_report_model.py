@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reportjournals import drill_json, journal_json, real_journal
@@ -102,3 +106,150 @@ def test_load_rows_with_missing_keys_or_nulls_are_read() -> None:
     assert series[3].requests is None and series[3].error_rate is None
     assert series[-1].requests == 10 and series[-1].errors == 5
     assert series[-1].error_rate == 0.5
+
+
+# -- what a hostile or corrupt journal holds: always a ReportError naming the field --------
+
+HUGE = int("9" * 400)
+
+
+def read_changed(change: Callable[[dict[str, Any]], object], tmp_path: Path) -> None:
+    """Write a valid journal changed by ``change`` and read it back."""
+    journal = journal_json()
+    change(journal)
+    path = tmp_path / "journal.json"
+    path.write_text(json.dumps(journal))
+    read_journal(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lost_tasks", HUGE),
+        ("mttd_s", HUGE),
+        ("requests", -HUGE),
+        ("p95_ms", 1e300),
+    ],
+)
+def test_a_number_too_large_for_a_float_is_named(field: str, value: float, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=rf"field 'scenarios\[0\]\.{field}' must be a number"):
+        read_changed(lambda j: j["scenarios"][0].update({field: value}), tmp_path)
+
+
+def test_a_huge_number_is_described_by_its_size_not_printed(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"not a number of about 400 digits$"):
+        read_changed(lambda j: j["scenarios"][0].update(lost_tasks=HUGE), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("requests", "a count of 0 or more, not the number -100"),
+        ("lost_tasks", "a count of 0 or more"),
+        ("acknowledged_tasks", "a count of 0 or more"),
+        ("mttd_s", "a duration of 0 or more, not the number -100"),
+        ("mttr_s", "a duration of 0 or more"),
+        ("p95_ms", "a duration of 0 or more"),
+        ("error_rate", "a fraction from 0 to 1, not the number -100"),
+        ("availability", "a fraction from 0 to 1"),
+        ("alert_mttd_s.DatabaseDown", "a duration of 0 or more"),
+        ("mttd_floor_s.DatabaseDown", "a duration of 0 or more"),
+        ("targets.mttr_s", "a duration of 0 or more"),
+        ("targets.lost_tasks", "a count of 0 or more"),
+        ("recovery_steps[0].seconds", "a duration of 0 or more"),
+        ("load_series[3].requests", "a count of 0 or more"),
+        ("load_series[3].errors", "a count of 0 or more"),
+        ("load_series[3].p95_ms", "a duration of 0 or more"),
+    ],
+)
+def test_a_negative_count_duration_or_rate_is_refused(
+    path: str, expected: str, tmp_path: Path
+) -> None:
+    def change(journal: dict[str, Any]) -> None:
+        *parents, key = re.split(r"\.|\[(\d+)\]\.?", path)
+        target: Any = journal["scenarios"][0]
+        for part in (p for p in parents if p):
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[key] = -100
+
+    field = re.escape(f"scenarios[0].{path}")
+    with pytest.raises(ReportError, match=rf"field '{field}' must be {re.escape(expected)}"):
+        read_changed(change, tmp_path)
+
+
+def test_a_rate_above_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"'scenarios\[0\]\.error_rate' must be a fraction"):
+        read_changed(lambda j: j["scenarios"][0].update(error_rate=1.5), tmp_path)
+
+
+def test_the_run_timings_are_durations(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"'timings_s\.bring_up' must be a duration"):
+        read_changed(lambda j: j["timings_s"].update(bring_up=-1), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "2025-13-01T00:00:00"],
+)
+def test_a_time_that_is_no_utc_time_is_refused(when: str, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"'scenarios\[0\]\.ended_at' must be an ISO 8601"):
+        read_changed(lambda j: j["scenarios"][0].update(ended_at=when), tmp_path)
+
+
+def test_times_are_read_as_utc() -> None:
+    journal = journal_json()
+    journal["scenarios"][0]["started_at"] = "2025-03-14T12:00:00+02:00"
+    drill = parse_journal(journal).drills[0]
+    assert drill.started_at == datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
+    assert drill.started_at.utcoffset() == timedelta(0)
+
+
+def test_a_journal_nested_too_deeply_is_a_report_error(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ReportError, match=r"journal\.json: nested too deeply"):
+        read_journal(path)
+
+
+def test_an_integer_past_pythons_digit_limit_is_a_report_error(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    path.write_text('{"run_id": ' + "9" * 5000 + "}")
+    with pytest.raises(ReportError, match=r"journal\.json: not a journal"):
+        read_journal(path)
+
+
+def test_a_lone_surrogate_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    journal = journal_json()
+    journal["scenarios"][0]["title"] = "\ud800"
+    path.write_text(json.dumps(journal))  # ensure_ascii: written as the escape \\ud800
+    with pytest.raises(ReportError, match=r"'scenarios\[0\]\.title' must be valid Unicode"):
+        read_journal(path)
+
+
+def test_labels_are_text() -> None:
+    journal = journal_json()
+    journal["scenarios"][0]["alerts"][0]["labels"]["instance"] = [[[1]]]
+    with pytest.raises(ReportError, match=r"alerts\[0\]\.labels\.instance' must be a string"):
+        parse_journal(journal)
+
+
+def test_a_scenario_twice_in_one_journal_is_named() -> None:
+    journal = journal_json("dup", drill_json("db"), drill_json("cache"), drill_json("db"))
+    with pytest.raises(
+        ReportError,
+        match=r"j\.json: field 'scenarios\[2\]\.name': scenario 'db' is in the journal twice "
+        r"\(also scenarios\[0\]\)",
+    ):
+        parse_journal(journal, "j.json")
+
+
+def test_a_key_that_would_not_print_is_escaped_in_the_message() -> None:
+    journal = journal_json()
+    journal["scenarios"][0]["alert_mttd_s"] = {"Database\nDown\ud800": -1}
+    with pytest.raises(ReportError) as caught:
+        parse_journal(journal, "j.json")
+    message = str(caught.value)
+    assert "'scenarios[0].alert_mttd_s.Database\\nDown\\ud800' must be valid Unicode" in message
+    assert "\n" not in message
+    message.encode("utf-8")

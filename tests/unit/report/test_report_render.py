@@ -238,6 +238,37 @@ def test_markup_anywhere_in_the_journal_is_escaped(write_run: WriteRun, where: s
         assert "<script" not in prose and "<img" not in prose
 
 
+MD_EVIL = "<img src=x>[x](javascript:alert(1))**b**"
+UNESCAPED_LINK = re.compile(r"(?<!\\)\[[^\]\n]*(?<!\\)\]\(")
+
+
+def test_every_value_in_the_post_mortem_is_escaped_markdown(write_run: WriteRun) -> None:
+    drill = drill_json(mttd_s=40.0, noise=(MD_EVIL,), notes=(MD_EVIL,), responder_notes=(MD_EVIL,))
+    drill.update(title=MD_EVIL, reasons=[MD_EVIL], faults=[MD_EVIL])
+    drill["playbook"]["section"] = MD_EVIL
+    drill["checks"][0].update(reason=MD_EVIL, measured=MD_EVIL, target=MD_EVIL)
+    drill["recovery_steps"][0].update(ok=False, action=MD_EVIL, detail=MD_EVIL)
+    drill["alerts"][0]["labels"]["instance"] = MD_EVIL
+    for event in drill["events"]:
+        event.update(subject=MD_EVIL, detail=MD_EVIL)
+    drill["events"][1]["kind"] = MD_EVIL  # an event kind no gameday writes, shown as a label
+    run_dir = write_run(journal_json("run-md", drill, responder=MD_EVIL))
+    text = render_run(run_dir)[1].read_text()
+    prose = re.sub(r"(`+).*?\1", "", text)  # code spans show their content as it is
+    assert "<img" not in prose and "<script" not in prose
+    assert not UNESCAPED_LINK.search(prose), UNESCAPED_LINK.search(prose)
+    assert "**b**" not in prose
+    assert prose.count(r"&lt;img src=x&gt;\[x\](javascript:alert(1))\*\*b\*\*") >= 10
+
+
+def test_a_link_in_a_responders_note_is_shown_as_text(write_run: WriteRun) -> None:
+    note = "fixed, see [runbook](javascript:alert(document.cookie))"
+    run_dir = write_run(journal_json("run-link", drill_json(responder_notes=(note,))))
+    text = render_run(run_dir)[1].read_text()
+    assert r"see \[runbook\](javascript:alert(document.cookie))" in text
+    assert "[runbook](" not in text
+
+
 def test_a_real_journal_from_the_dataclasses_renders(write_run: WriteRun) -> None:
     run_dir = write_run(real_journal("real-run", note="rolled postgres " + XSS))
     written = render_run(run_dir)
@@ -259,6 +290,25 @@ def test_a_drill_without_load_or_injection_still_renders(write_run: WriteRun) ->
     assert "no alert was seen during the drill" in html
     assert "(never injected)" in html
     assert "No recovery step ran." in html
+
+
+def test_a_load_bucket_at_the_end_of_time_renders(write_run: WriteRun) -> None:
+    drill = drill_json()
+    drill["load_series"][-1]["start"] = "9999-12-31T23:59:59.999999+00:00"
+    written = render_run(write_run(journal_json("far", drill)))
+    assert 'class="chart line-chart"' in written[0].read_text()
+
+
+def test_a_drill_stamped_at_both_ends_of_time_renders(write_run: WriteRun) -> None:
+    journal = journal_json("ends")
+    journal["scenarios"][0].update(
+        injected_at="0001-01-01T00:00:00+00:00",
+        started_at="9999-12-31T23:59:59.999800+00:00",
+        ended_at="9999-12-31T23:59:59.999920+00:00",
+        load_series=[],
+    )
+    written = render_run(write_run(journal))
+    assert "Post-Mortem" in written[1].read_text()
 
 
 def test_a_missing_journal_is_a_report_error(tmp_path: Path) -> None:
