@@ -261,7 +261,9 @@ def _compose_services(file: Path, depth: int) -> Iterator[tuple[str, dict[str, A
     except OSError as exc:
         raise ProjectError(f"{file}: cannot read the compose file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
-        raise ProjectError(f"{file}: expected UTF-8 YAML, found binary data") from exc
+        raise ProjectError(
+            f"{file}: expected UTF-8 YAML, but byte {exc.start} is not UTF-8 (is it a binary file?)"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -36,10 +36,18 @@ def test_no_docker_engine_is_one_clear_message_and_exit_3(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
 
 
-def test_an_unreadable_compose_file_is_bad_input_exit_2(tmp_path: Path) -> None:
-    done = gameday("up", "--check", "--compose-file", str(tmp_path / "missing.yml"))
+def project_naming(tmp_path: Path, compose: Path) -> Path:
+    """A project file whose compose file is ``compose``."""
+    project = tmp_path / "gameday.yml"
+    project.write_text(f"compose: {compose}\n")
+    return project
+
+
+def test_a_missing_compose_file_is_bad_input_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yml"
+    done = gameday("up", "--check", "--project", str(project_naming(tmp_path, missing)))
     assert done.returncode == 2
-    assert f"{tmp_path / 'missing.yml'}: cannot read the compose file" in done.stderr
+    assert f"field 'compose.0': expected a compose file, {missing} does not exist" in (done.stderr)
     assert "Traceback" not in done.stderr
 
 
@@ -120,7 +128,8 @@ def test_a_binary_compose_file_is_exit_2_expecting_utf8_yaml(
 ) -> None:
     compose = tmp_path / "compose.yml"
     compose.write_bytes(b"services:\n\xff\xfe\x00\x89PNG\r\n")
-    status, err = in_process(capsys, *command, "--compose-file", str(compose))
+    project = project_naming(tmp_path, compose)
+    status, err = in_process(capsys, *command, "--project", str(project))
     assert status == 2
     assert one_line(err) == (
         f"gameday: error: {compose}: expected UTF-8 YAML, but byte 10 is not UTF-8 "

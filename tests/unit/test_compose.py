@@ -11,7 +11,7 @@ from gameday.errors import ComposeFileError
 
 
 def project(compose: Path) -> ComposeProject:
-    return ComposeProject(run_id="test", lease="manual", compose_file=compose)
+    return ComposeProject(run_id="test", lease="manual", compose_files=[compose])
 
 
 def test_a_binary_compose_file_expects_utf8_yaml(tmp_path: Path) -> None:
