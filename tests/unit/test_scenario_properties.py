@@ -12,17 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gameday.errors import ScenarioError
-from gameday.scenario import (
-    PLAYBOOK_ALERTS,
-    SERVICES,
-    TOXIC_ATTRIBUTES,
-    Scenario,
-    parse_scenario,
-    proxy_links,
-    service_networks,
-)
+from gameday.project import load_project
+from gameday.scenario import TOXIC_ATTRIBUTES, Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
+# Scenarios are checked against the bundled example's project, as `gameday validate` would.
+PROJECT = load_project(ROOT / "gameday.yml")
+assert PROJECT.playbook is not None and PROJECT.spec.load is not None
+PLAYBOOK = PROJECT.playbook
+REQUESTS = sorted(r.name for r in PROJECT.spec.load.requests)
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yml")) + sorted(
     (ROOT / "tests" / "scenarios").glob("*.yml")
 )
@@ -35,7 +33,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def outcome(text: str) -> Scenario | ScenarioError:
     """Load ``text``; a ScenarioError is an answer, any other exception fails the test."""
     try:
-        return parse_scenario(text, FILE)
+        return parse_scenario(text, FILE, PROJECT)
     except ScenarioError as exc:
         assert str(exc).startswith(f"{FILE}"), str(exc)
         return exc
@@ -153,14 +151,23 @@ def test_a_mutated_scenario_is_a_scenario_or_a_scenario_error(
 words = st.text(min_size=1, max_size=30)
 seconds = st.floats(min_value=0.001, max_value=86_400, allow_nan=False)
 fractions = st.floats(min_value=0, max_value=1, allow_nan=False)
-links = st.lists(st.sampled_from(sorted(proxy_links())), min_size=1, max_size=4, unique=True)
-backends = st.sampled_from(["backend-1", "backend-2"])
+links = st.lists(st.sampled_from(sorted(PROJECT.links)), min_size=1, max_size=4, unique=True)
+services = st.sampled_from(sorted(PROJECT.services))
+commands = st.sampled_from(sorted(PROJECT.spec.commands))
+
+
+def targets_of(kind: Any) -> st.SearchStrategy[str]:
+    return st.sampled_from(sorted(PROJECT.fault_targets(kind)))
 
 
 @st.composite
 def partitions(draw: st.DrawFn) -> dict[str, Any]:
-    network = draw(st.sampled_from(["app", "data"]))
-    members = sorted(s for s, nets in service_networks().items() if network in nets)
+    network = draw(st.sampled_from(sorted(PROJECT.topology.networks())))
+    members = sorted(
+        name
+        for name, info in PROJECT.topology.services.items()
+        if network in info.networks and name in PROJECT.fault_targets("partition")
+    )
     services = draw(st.lists(st.sampled_from(members), min_size=1, max_size=3, unique=True))
     return {"type": "partition", "services": services, "network": network}
 
@@ -168,9 +175,9 @@ def partitions(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def toxics(draw: st.DrawFn) -> dict[str, Any]:
     toxic = draw(st.sampled_from(sorted(TOXIC_ATTRIBUTES)))
-    attributes = draw(
-        st.dictionaries(st.sampled_from(TOXIC_ATTRIBUTES[toxic]), st.integers(0, 10_000))
-    )
+    ranges = TOXIC_ATTRIBUTES[toxic]
+    names = draw(st.lists(st.sampled_from(sorted(ranges)), unique=True))
+    attributes = {name: draw(st.integers(*ranges[name])) for name in names}
     return {
         "type": "link_toxic",
         "links": draw(links),
@@ -187,35 +194,47 @@ faults = st.one_of(
             "type": st.sampled_from(
                 ["stop_service", "kill_service", "pause_service", "restart_service"]
             ),
-            "service": st.sampled_from(SERVICES),
+            "service": targets_of("service"),
         }
     ),
     partitions(),
     toxics(),
     st.fixed_dictionaries({"type": st.just("link_down"), "links": links}),
-    st.just({"type": "cache_flush"}),
+    st.fixed_dictionaries({"type": st.just("command"), "command": commands}),
     st.fixed_dictionaries(
-        {"type": st.just("connection_exhaustion"), "connections": st.integers(1, 10_000)}
+        {
+            "type": st.just("connection_exhaustion"),
+            "service": services,
+            "database": st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,62}", fullmatch=True),
+            "connections": st.integers(1, 10_000),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("bad_deploy"),
+            "service": targets_of("deploy"),
+            "environment": st.dictionaries(
+                st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True),
+                st.text(max_size=20),
+                min_size=1,
+                max_size=3,
+            ),
+        }
     ),
 )
 steps = st.one_of(
     st.fixed_dictionaries(
         {
             "action": st.sampled_from(["start_service", "restart_service", "unpause_service"]),
-            "service": st.sampled_from(SERVICES),
+            "service": services,
         }
     ),
-    st.fixed_dictionaries({"action": st.just("rollback_backend"), "service": backends}),
-    st.fixed_dictionaries(
-        {
-            "action": st.sampled_from(
-                ["flush_cache", "heal_partition", "clear_link_faults", "terminate_idle_connections"]
-            )
-        }
-    ),
+    st.fixed_dictionaries({"action": st.just("rollback"), "service": services}),
+    st.fixed_dictionaries({"action": st.sampled_from(["heal_partition", "clear_link_faults"])}),
+    st.fixed_dictionaries({"action": st.just("command"), "command": commands}),
     st.fixed_dictionaries({"action": st.just("wait"), "seconds": seconds}),
 )
-alert_lists = st.lists(st.sampled_from(PLAYBOOK_ALERTS), unique=True)
+alert_lists = st.lists(st.sampled_from(sorted(PROJECT.alerts)), unique=True)
 
 
 @st.composite
@@ -227,15 +246,17 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "title": draw(words),
         "description": draw(st.text(max_size=200)),
         "playbook": {
-            "section": draw(words),
+            "section": draw(st.sampled_from(PLAYBOOK.section_names())),
             "alerts": alerts,
-            "drill": draw(st.none() | words),
+            "drill": draw(st.none() | st.sampled_from(PLAYBOOK.drills)),
         },
         "faults": draw(st.lists(faults, min_size=1, max_size=3)),
         "load": {
-            "rate_per_s": draw(st.floats(min_value=0.01, max_value=500)),
-            "read_ratio": draw(fractions),
-            "timeout_s": draw(seconds),
+            "rate_per_s": draw(st.none() | st.floats(min_value=0.01, max_value=500)),
+            "timeout_s": draw(st.none() | seconds),
+            "weights": draw(
+                st.dictionaries(st.sampled_from(REQUESTS), st.floats(0, 1_000_000), max_size=2)
+            ),
         },
         "detection": {
             "expect": expect,
@@ -249,7 +270,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         },
         "steady_state": {
             "healthy": draw(
-                st.lists(st.sampled_from(["gateway", "backend-1", "backend-2"]), unique=True)
+                st.none() | st.lists(st.sampled_from(sorted(PROJECT.health())), unique=True)
             ),
             "alerts_resolved": draw(st.booleans()),
             "max_error_rate": draw(fractions),
@@ -258,7 +279,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "targets": {
             "mttd_s": draw(seconds),
             "mttr_s": draw(seconds),
-            "p95_ms": draw(st.floats(min_value=0.001, max_value=1e9)),
+            "p95_ms": draw(st.floats(min_value=0.001, max_value=3_600_000)),
             "error_rate": draw(fractions),
             "availability": draw(st.none() | fractions),
             "lost_tasks": draw(st.integers(0, 10**6)),
@@ -271,12 +292,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @given(scenarios())
 def test_a_valid_scenario_survives_a_yaml_round_trip(scenario: Scenario) -> None:
     text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
-    assert parse_scenario(text, FILE) == scenario.model_copy(update={"source": FILE})
+    assert parse_scenario(text, FILE, PROJECT) == scenario.model_copy(update={"source": FILE})
 
 
 @FAST
 @given(st.sampled_from(BUNDLED))
 def test_a_bundled_scenario_survives_a_yaml_round_trip(path: Path) -> None:
-    scenario = parse_scenario(path.read_text(), FILE)
+    scenario = parse_scenario(path.read_text(), FILE, PROJECT)
     text = yaml.safe_dump(scenario.model_dump(mode="json"))
-    assert parse_scenario(text, FILE) == scenario
+    assert parse_scenario(text, FILE, PROJECT) == scenario
