@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from reportjournals import DATABASE_OUTAGE, T0, WriteRun, drill_json, journal_json
 
+from gameday.project import Project
 from gameday.report import CoverageRow, playbook_coverage, record_run, render_run
-from gameday.report.coverage import PLAYBOOK_DRILLS
-from gameday.scenario import PLAYBOOK_ALERTS
+from gameday.report.coverage import PlaybookOutline
 
 CACHE_SCENARIO = """\
 name: cache-failure
@@ -41,18 +41,47 @@ def scenarios(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def outline(bundled_project: Project) -> PlaybookOutline:
+    """The bundled playbook's alerts and drills."""
+    assert bundled_project.playbook is not None
+    return PlaybookOutline.of(bundled_project.playbook)
+
+
 def by_name(rows: list[CoverageRow]) -> dict[str, CoverageRow]:
     return {row.name: row for row in rows}
 
 
-def test_there_is_a_row_for_every_playbook_alert_and_drill(scenarios: Path) -> None:
-    rows = playbook_coverage(scenarios, None)
-    assert [r.name for r in rows] == [*PLAYBOOK_ALERTS, *PLAYBOOK_DRILLS]
+def test_there_is_a_row_for_every_playbook_alert_and_drill(
+    scenarios: Path, outline: PlaybookOutline
+) -> None:
+    rows = playbook_coverage(scenarios, None, outline)
+    assert [r.name for r in rows] == [*outline.alerts, *outline.drills]
     assert [r.kind for r in rows] == ["alert"] * 7 + ["drill"] * 4
+    assert outline.drills == (
+        "Database outage simulation",
+        "Network partition testing",
+        "Cache failure simulation",
+        "Load balancer failure testing",
+    )
 
 
-def test_scenarios_cover_what_they_name_expect_or_drill(scenarios: Path) -> None:
-    rows = by_name(playbook_coverage(scenarios, None))
+def test_without_a_playbook_the_rows_are_what_the_scenarios_name(scenarios: Path) -> None:
+    rows = playbook_coverage(scenarios, None)
+    assert [(r.kind, r.name) for r in rows] == [
+        ("alert", "RedisDown"),
+        ("alert", "LowRedisHitRate"),
+        ("alert", "DatabaseDown"),
+        ("drill", "cache failure  simulation"),
+        ("drill", "Database outage simulation"),
+    ]
+    assert all(r.covered for r in rows)
+
+
+def test_scenarios_cover_what_they_name_expect_or_drill(
+    scenarios: Path, outline: PlaybookOutline
+) -> None:
+    rows = by_name(playbook_coverage(scenarios, None, outline))
     assert rows["DatabaseDown"].scenarios == ("database-outage",)
     assert rows["RedisDown"].scenarios == ("cache-failure",)
     assert rows["LowRedisHitRate"].scenarios == ("cache-failure",)  # named, not expected
@@ -62,14 +91,18 @@ def test_scenarios_cover_what_they_name_expect_or_drill(scenarios: Path) -> None
     assert rows["DatabaseDown"].status == "never run"
 
 
-def test_what_no_scenario_exercises_is_flagged_not_covered(scenarios: Path) -> None:
-    rows = by_name(playbook_coverage(scenarios, None))
+def test_what_no_scenario_exercises_is_flagged_not_covered(
+    scenarios: Path, outline: PlaybookOutline
+) -> None:
+    rows = by_name(playbook_coverage(scenarios, None, outline))
     for name in ("ServiceDown", "NetworkLatency", "Network partition testing"):
         assert not rows[name].covered
         assert rows[name].status == "not covered"
 
 
-def test_the_last_result_comes_from_the_history(scenarios: Path, tmp_path: Path) -> None:
+def test_the_last_result_comes_from_the_history(
+    scenarios: Path, tmp_path: Path, outline: PlaybookOutline
+) -> None:
     db = tmp_path / "history.sqlite"
     later = T0 + timedelta(days=1)
     record_run(journal_json("new", drill_json(start=later, mttd_s=4.25), start=later), db)
@@ -77,7 +110,7 @@ def test_the_last_result_comes_from_the_history(scenarios: Path, tmp_path: Path)
     record_run(
         journal_json("other", drill_json("cache-failure", alert="RedisDown", mttd_s=30.0)), db
     )
-    rows = by_name(playbook_coverage(scenarios, db))
+    rows = by_name(playbook_coverage(scenarios, db, outline))
     (database,) = rows["DatabaseDown"].results
     assert (database.passed, database.run_id, database.detail) == (
         True,
@@ -95,16 +128,18 @@ def test_the_last_result_comes_from_the_history(scenarios: Path, tmp_path: Path)
     )
 
 
-def test_a_missing_history_means_never_run(scenarios: Path, tmp_path: Path) -> None:
-    rows = playbook_coverage(scenarios, tmp_path / "none.sqlite")
+def test_a_missing_history_means_never_run(
+    scenarios: Path, tmp_path: Path, outline: PlaybookOutline
+) -> None:
+    rows = playbook_coverage(scenarios, tmp_path / "none.sqlite", outline)
     assert {r.status for r in rows} == {"never run", "not covered"}
 
 
 def test_the_run_page_shows_coverage_with_this_runs_result(
-    reports: Path, write_run: WriteRun, scenarios: Path
+    reports: Path, write_run: WriteRun, scenarios: Path, outline: PlaybookOutline
 ) -> None:
     run_dir = write_run(journal_json("run-1", drill_json(mttd_s=None)))
-    render_run(run_dir, scenarios_dir=scenarios)
+    render_run(run_dir, scenarios_dir=scenarios, outline=outline)
     html = (run_dir / "index.html").read_text()
     table = html.split('id="coverage"')[1]
     assert 'data-coverage="ServiceDown" data-status="not covered"' in table
@@ -114,10 +149,10 @@ def test_the_run_page_shows_coverage_with_this_runs_result(
 
 
 def test_without_scenario_files_the_run_covers_what_it_ran(
-    reports: Path, write_run: WriteRun
+    reports: Path, write_run: WriteRun, outline: PlaybookOutline
 ) -> None:
     run_dir = write_run(journal_json("run-1"))
-    render_run(run_dir)  # reports/ has no scenarios/ beside it
+    render_run(run_dir, outline=outline)  # reports/ has no scenarios/ beside it
     table = (run_dir / "index.html").read_text().split('id="coverage"')[1]
     assert 'data-coverage="DatabaseDown" data-status="passed"' in table
     assert 'data-coverage="Database outage simulation" data-status="passed"' in table
