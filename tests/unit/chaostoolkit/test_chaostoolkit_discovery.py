@@ -24,7 +24,7 @@ def test_discover_lists_every_action_and_probe_of_the_modules() -> None:
         "run_recovery",
         "revert_faults",
         "steady_state_holds",
-        "gateway_healthy",
+        "services_healthy",
         "no_alert_active",
         "alert_fired_within",
     }

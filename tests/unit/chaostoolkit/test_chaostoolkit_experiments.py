@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from chaoslib.exceptions import ActivityFailed
 
 from gameday.chaostoolkit import actions, probes
 from gameday.chaostoolkit.generate import experiment_for, generate, render, stale, write
+from gameday.project import Project, load_project
 from gameday.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,28 +39,45 @@ def test_one_experiment_per_playbook_drill() -> None:
     assert {p.stem for p in committed()} == PLAYBOOK_DRILLS
 
 
-def test_committed_experiments_are_what_the_scenarios_generate(in_repo: Path) -> None:
-    generated = generate()
+def test_committed_experiments_are_what_the_scenarios_generate(
+    in_repo: Path, bundled_project: Project
+) -> None:
+    generated = generate(bundled_project)
+    assert {e.path.parent for e in generated} == {EXPERIMENTS}
     assert {e.path.name for e in generated} == {p.name for p in committed()}
     assert stale(generated) == [], "run `gameday experiments generate` and commit the result"
 
 
-def test_a_changed_scenario_makes_its_experiment_stale(tmp_path: Path, in_repo: Path) -> None:
+def bundled_project_at(root: Path) -> Project:
+    """The bundled project, with its project file in ``root`` (and its scenarios in
+    root/scenarios): its other files stay where they are, named by absolute paths."""
+    spec = yaml.safe_load((REPO / "gameday.yml").read_text())
+    spec["compose"] = str(REPO / spec["compose"])
+    spec["rules"] = str(REPO / spec["rules"])
+    spec["playbook"] = str(REPO / spec["playbook"])
+    spec["proxy"]["config"] = str(REPO / spec["proxy"]["config"])
+    (root / "gameday.yml").write_text(yaml.safe_dump(spec))
+    return load_project(root / "gameday.yml")
+
+
+def test_a_changed_scenario_makes_its_experiment_stale(tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios"
     shutil.copytree(REPO / "scenarios", scenarios)
     out = tmp_path / "experiments"
     shutil.copytree(EXPERIMENTS, out)
     source = scenarios / "cache-failure.yml"
     source.write_text(source.read_text().replace("within_s: 15", "within_s: 12"))
-    fresh = generate([scenarios], out, base=tmp_path)
+    project = bundled_project_at(tmp_path)
+    assert project.scenarios_dir == scenarios
+    fresh = generate(project, out)
     assert stale(fresh) == [out / "cache-failure.json"]
     assert write(fresh) == [out / "cache-failure.json"]
     assert stale(fresh) == []
     assert "RedisDown-fires-within-12s" in (out / "cache-failure.json").read_text()
 
 
-def test_the_experiment_follows_the_scenario(in_repo: Path) -> None:
-    scenario = load_scenario(Path("scenarios/network-partition.yml"))
+def test_the_experiment_follows_the_scenario(in_repo: Path, bundled_project: Project) -> None:
+    scenario = load_scenario(Path("scenarios/network-partition.yml"), bundled_project)
     experiment = experiment_for(scenario, "scenarios/network-partition.yml")
     method = [a["provider"]["func"] for a in experiment["method"]]
     assert method == ["inject_faults", "alert_fired_within", "run_recovery"]
@@ -106,7 +125,7 @@ def test_the_steady_state_probe_raises_rather_than_returning_false(in_repo: Path
     with pytest.raises(ActivityFailed, match="gameday_replica"):
         probes.steady_state_holds("scenarios/database-outage.yml", configuration={})
     with pytest.raises(ActivityFailed, match="gameday_replica"):
-        probes.gateway_healthy(configuration={"gameday_replica": ""})
+        probes.services_healthy(configuration={"gameday_replica": ""})
     with pytest.raises(ActivityFailed, match="gameday_replica"):
         probes.no_alert_active(configuration=None)
 
