@@ -8,6 +8,7 @@ Every socket operation has a timeout, so a frozen or vanished queue costs at mos
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -26,12 +27,10 @@ class Beanstalk:
         self._buf = b""
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.close()
-        except OSError:
-            pass
 
-    def __enter__(self) -> "Beanstalk":
+    def __enter__(self) -> Beanstalk:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -57,7 +56,9 @@ class Beanstalk:
         body, self._buf = self._buf[:size], self._buf[size + 2 :]
         return body
 
-    def _call(self, line: str, body: bytes | None = None, read_timeout: float | None = None) -> list[str]:
+    def _call(
+        self, line: str, body: bytes | None = None, read_timeout: float | None = None
+    ) -> list[str]:
         data = line.encode() + b"\r\n"
         if body is not None:
             data += body + b"\r\n"
@@ -89,7 +90,9 @@ class Beanstalk:
 
     def reserve(self, timeout_s: int) -> tuple[int, bytes] | None:
         """The next job, or None when none came within timeout_s seconds."""
-        reply = self._call(f"reserve-with-timeout {timeout_s}", read_timeout=timeout_s + self.timeout)
+        reply = self._call(
+            f"reserve-with-timeout {timeout_s}", read_timeout=timeout_s + self.timeout
+        )
         if reply[:1] == ["TIMED_OUT"] or reply[:1] == ["DEADLINE_SOON"]:
             return None
         if reply[:1] != ["RESERVED"]:
@@ -132,10 +135,16 @@ class QueueStats:
         from prometheus_client import Gauge
 
         self.host, self.port, self.tube, self.interval_s = host, port, tube, interval_s
-        self.jobs = Gauge("orders_queue_jobs", "Jobs in the orders tube, by state", ["state"], registry=registry)
-        self.up = Gauge("orders_queue_up", "1 if the last read of the queue's stats worked", registry=registry)
+        self.jobs = Gauge(
+            "orders_queue_jobs", "Jobs in the orders tube, by state", ["state"], registry=registry
+        )
+        self.up = Gauge(
+            "orders_queue_up", "1 if the last read of the queue's stats worked", registry=registry
+        )
         self.read_at = Gauge(
-            "orders_queue_stats_timestamp_seconds", "When the queue's stats were last read", registry=registry
+            "orders_queue_stats_timestamp_seconds",
+            "When the queue's stats were last read",
+            registry=registry,
         )
         for state in self.STATES:
             self.jobs.labels(state).set(0)

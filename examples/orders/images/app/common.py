@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 from collections.abc import Callable, Iterator
@@ -9,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pymysql
-
 from beanstalk import Beanstalk
 
 DB = dict(
@@ -81,10 +81,9 @@ class Pool:
 
 
 def close_quietly(conn: Any) -> None:
-    try:
+    # Closing a broken connection may fail in any way; it is being thrown away anyway.
+    with contextlib.suppress(Exception):
         conn.close()
-    except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
-        pass
 
 
 def check_dependencies() -> dict[str, str]:
@@ -98,13 +97,12 @@ def check_dependencies() -> dict[str, str]:
             result["database"] = "ok"
         finally:
             close_quietly(conn)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         result["database"] = f"error: {type(exc).__name__}"
     try:
         with connect_queue() as q:
             q.stats_tube(TUBE)
         result["queue"] = "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         result["queue"] = f"error: {type(exc).__name__}"
     return result
-

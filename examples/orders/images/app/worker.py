@@ -21,22 +21,42 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-
 import common
 from beanstalk import Beanstalk, BeanstalkError, QueueStats
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 log = logging.getLogger("worker")
 
 REGISTRY = CollectorRegistry()
-PROCESSED = Counter("orders_worker_processed_total", "Order jobs taken from the queue and finished", ["result"],
-                    registry=REGISTRY)
-LAST_PROCESSED = Gauge("orders_worker_last_processed_timestamp_seconds",
-                       "When the worker last shipped an order (0: not yet)", registry=REGISTRY)
-HEARTBEAT = Gauge("orders_worker_heartbeat_timestamp_seconds",
-                  "When the consumer loop last came round (at least once a second when it runs)", registry=REGISTRY)
-DURATION = Histogram("orders_worker_job_duration_seconds", "Time to ship one order",
-                     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=REGISTRY)
+PROCESSED = Counter(
+    "orders_worker_processed_total",
+    "Order jobs taken from the queue and finished",
+    ["result"],
+    registry=REGISTRY,
+)
+LAST_PROCESSED = Gauge(
+    "orders_worker_last_processed_timestamp_seconds",
+    "When the worker last shipped an order (0: not yet)",
+    registry=REGISTRY,
+)
+HEARTBEAT = Gauge(
+    "orders_worker_heartbeat_timestamp_seconds",
+    "When the consumer loop last came round (at least once a second when it runs)",
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "orders_worker_job_duration_seconds",
+    "Time to ship one order",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
 for result in ("shipped", "already_shipped", "unknown_order", "retry"):
     PROCESSED.labels(result)
 
@@ -47,11 +67,17 @@ _last_beat = 0.0  # time.time() of the consumer loop's last round, for /health
 
 def ship(conn, order_id: int) -> str:
     with conn.cursor() as cur:
-        cur.execute("UPDATE orders SET status = 'processing' WHERE id = %s AND status = 'queued'", (order_id,))
+        cur.execute(
+            "UPDATE orders SET status = 'processing' WHERE id = %s AND status = 'queued'",
+            (order_id,),
+        )
     conn.commit()
     time.sleep(WORK_S)
     with conn.cursor() as cur:
-        cur.execute("UPDATE orders SET status = 'shipped' WHERE id = %s AND status <> 'shipped'", (order_id,))
+        cur.execute(
+            "UPDATE orders SET status = 'shipped' WHERE id = %s AND status <> 'shipped'",
+            (order_id,),
+        )
         changed = cur.rowcount
         if not changed:
             cur.execute("SELECT status FROM orders WHERE id = %s", (order_id,))
@@ -82,7 +108,7 @@ def consume(stop: threading.Event) -> None:
                 if conn is None:
                     conn = common.connect_db(timeout_s=2)
                 result = ship(conn, int(body))
-            except Exception as exc:  # noqa: BLE001 - the database is gone or the job is bad
+            except Exception as exc:
                 log.warning("job %s (order %s) not shipped: %s", job_id, body[:20], exc)
                 PROCESSED.labels("retry").inc()
                 if conn is not None:
@@ -117,14 +143,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
         elif path == "/health":
             deps = common.check_dependencies()
             beat_age = time.time() - _last_beat
-            deps["consumer"] = "ok" if beat_age < HEALTHY_HEARTBEAT_S else f"stalled for {beat_age:.0f} s"
+            deps["consumer"] = (
+                "ok" if beat_age < HEALTHY_HEARTBEAT_S else f"stalled for {beat_age:.0f} s"
+            )
             ok = all(v == "ok" for v in deps.values())
             body = {"status": "ok" if ok else "unavailable", **deps}
             self._send(200 if ok else 503, json.dumps(body).encode() + b"\n")
