@@ -59,6 +59,10 @@ ORDERS_PLACED = Counter(
 
 DB_POOL = common.Pool(common.connect_db, size=int(os.environ.get("DB_POOL_SIZE", "8")))
 QUEUE_POOL = common.Pool(common.connect_queue, size=4)
+# After a failed put, orders skip the queue for this long instead of each waiting out the
+# queue's timeout: they are committed either way, and --requeue sends them later.
+QUEUE_BACKOFF_S = float(os.environ.get("QUEUE_BACKOFF_S", "1"))
+_queue_skip_until = 0.0
 ORDER_PATH = re.compile(r"^/orders/(\d{1,18})$")
 MAX_BODY = 64 * 1024
 
@@ -89,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
         self._status, self._sent = 500, False
         try:
             fn()
+        except (BrokenPipeError, ConnectionResetError):
+            self._status = 499  # the client gave up before the answer (nginx's code for it)
         except Exception:
             log.exception("%s %s failed", method, self.path)
             if not self._sent:
@@ -182,15 +188,26 @@ class Handler(BaseHTTPRequestHandler):
             self._json(503, {"error": f"database unavailable: {type(exc).__name__}"})
             return
         ORDERS_PLACED.inc()
-        queued = True
-        try:
-            with QUEUE_POOL.get() as q:
-                q.put(str(order_id).encode())
-        except (OSError, BeanstalkError) as exc:
-            queued = False
-            ENQUEUE_FAILURES.inc()
-            log.warning("order %s committed but not queued: %s", order_id, exc)
+        queued = enqueue(order_id)
         self._json(201, {"id": order_id, "status": "queued", "enqueued": queued})
+
+
+def enqueue(order_id: int) -> bool:
+    """Put the order's job in the queue; False when it could not (the order stays queued)."""
+    global _queue_skip_until
+    if time.monotonic() < _queue_skip_until:
+        ENQUEUE_FAILURES.inc()
+        return False
+    try:
+        with QUEUE_POOL.get() as q:
+            q.put(str(order_id).encode())
+    except (OSError, BeanstalkError) as exc:
+        _queue_skip_until = time.monotonic() + QUEUE_BACKOFF_S
+        QUEUE_POOL.clear()  # the other idle connections lead to the same dead queue
+        ENQUEUE_FAILURES.inc()
+        log.warning("order %s committed but not queued: %s", order_id, exc)
+        return False
+    return True
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ worker died holding it, or after --requeue - does no harm.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -137,6 +138,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        # A client that gave up (a probe's timeout) is not an error of the worker's.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._write(status, body, content_type)
+
+    def _write(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
