@@ -30,6 +30,10 @@ class Measurements:
     not_run: str = ""  # why the fault was never injected (then nothing else is graded)
     mtta_s: float | None = None  # injection -> acknowledged (human responders)
     acknowledgement_expected: bool = False  # people responded, so MTTA is graded
+    # A project without a load or a data check measures neither: those checks are left
+    # out, not failed.
+    load_measured: bool = True
+    data_checked: bool = True
 
     @property
     def mttd_s(self) -> float | None:
@@ -132,6 +136,8 @@ def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
 
 def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
     target = scenario.targets.p95_ms
+    if not m.load_measured:
+        return []
     if m.p95_ms is None:
         return [
             Check(
@@ -149,6 +155,8 @@ def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
 
 def _errors(scenario: Scenario, m: Measurements) -> list[Check]:
     target = scenario.targets.error_rate
+    if not m.load_measured:
+        return []
     ok = m.error_rate <= target
     reason = "" if ok else f"error rate {m.error_rate:.1%} over the {target:.1%} target"
     return [Check("error rate", ok, f"{m.error_rate:.1%}", f"≤ {target:.1%}", reason)]
@@ -156,7 +164,7 @@ def _errors(scenario: Scenario, m: Measurements) -> list[Check]:
 
 def _availability(scenario: Scenario, m: Measurements) -> list[Check]:
     target = scenario.targets.availability
-    if target is None:
+    if target is None or not m.load_measured:
         return []
     if m.availability is None:
         return [
@@ -175,6 +183,8 @@ def _availability(scenario: Scenario, m: Measurements) -> list[Check]:
 
 def _data(scenario: Scenario, m: Measurements) -> list[Check]:
     allowed = scenario.targets.lost_tasks
+    if not m.data_checked:
+        return []
     ok = m.lost_tasks <= allowed
     noun = "task" if m.lost_tasks == 1 else "tasks"
     return [

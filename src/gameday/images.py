@@ -108,7 +108,8 @@ def build_images(project: ComposeProject, progress: Progress) -> list[BuiltImage
     """Build every image the compose file names in a ``build`` section."""
     config = project.config()
     base = project.variables()["GAMEDAY_BASE_IMAGE"]
-    ensure_base_image(progress, base)
+    if _reads_base_image(project):
+        ensure_base_image(progress, base)
     seen: set[str] = set()
     built = []
     for service, spec in sorted(config["services"].items()):
@@ -118,6 +119,18 @@ def build_images(project: ComposeProject, progress: Progress) -> list[BuiltImage
         seen.add(tag)
         built.append(_build_one(service, tag, build, progress))
     return built
+
+
+def _reads_base_image(project: ComposeProject) -> bool:
+    """Whether a compose file asks for gameday's base image (a stack with images of its
+    own needs none)."""
+    texts = []
+    for file in project.compose_files:
+        try:
+            texts.append(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return True  # compose config read it already; err on the side of building
+    return any("GAMEDAY_BASE_IMAGE" in text or BASE_IMAGE in text for text in texts)
 
 
 def _build_one(service: str, tag: str, build: dict[str, Any], progress: Progress) -> BuiltImage:

@@ -57,10 +57,15 @@ Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class LoadRequest(_Strict):
+class _StrictValues(_Strict):
+    # Numbers are numbers: YAML's `true` is no rate, and "20" no weight.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+
+class LoadRequest(_StrictValues):
     """One kind of user request of the load."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -81,7 +86,7 @@ class LoadRequest(_Strict):
         return "{id}" in self.path or "{id}" in json.dumps(self.body)
 
 
-class LoadSpec(_Strict):
+class LoadSpec(_StrictValues):
     """The users' requests, sent open-loop at a rate to a published service."""
 
     target: Name
@@ -101,7 +106,7 @@ class LoadSpec(_Strict):
         return requests
 
 
-class DataQuery(_Strict):
+class DataQuery(_StrictValues):
     """A command in a service that prints which of ``{ids}`` are still there."""
 
     service: Name
@@ -119,7 +124,7 @@ class DataQuery(_Strict):
         return command
 
 
-class DataCheck(_Strict):
+class DataCheck(_StrictValues):
     """How to tell which acknowledged writes are still there after a drill."""
 
     query: DataQuery | None = None
@@ -133,7 +138,7 @@ class DataCheck(_Strict):
         return value
 
 
-class Command(_Strict):
+class Command(_StrictValues):
     """A named command run in a service's container (``docker exec``)."""
 
     service: Name
@@ -144,13 +149,12 @@ class Command(_Strict):
     # As a fault: the command that undoes it (another named command).
     revert: Name | None = None
     retry_while: str | None = None
-    timeout_s: Seconds = 60.0
 
     def argv(self) -> list[str]:
         return ["sh", "-c", self.run] if isinstance(self.run, str) else list(self.run)
 
 
-class Hook(_Strict):
+class Hook(_StrictValues):
     """A named command to run after any of ``after`` is started, recreated or reconnected
     (a load balancer that must resolve its backends again, for example)."""
 
@@ -203,7 +207,7 @@ class ProjectSpec(_Strict):
     def _paths(cls, health: dict[str, str]) -> dict[str, str]:
         for service, path in health.items():
             if not path.startswith("/"):
-                raise ValueError(f"health.{service}: expected a path that starts with /")
+                raise ValueError(f"{service}: expected a path that starts with /, got {path!r}")
         return health
 
 

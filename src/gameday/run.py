@@ -287,6 +287,8 @@ class DrillSession:
             self.not_run,
             self._first(EventKind.ACKNOWLEDGED),
             self.responder_name == "human",
+            load_measured=self.load is not None,
+            data_checked=self.replica.project.spec.data_check is not None,
         )
         return DrillResult(
             scenario=self.scenario,
@@ -347,6 +349,9 @@ def _measure(
     not_run: str,
     acknowledged_at: datetime | None,
     human: bool,
+    *,
+    load_measured: bool = True,
+    data_checked: bool = True,
 ) -> Measurements:
     alert_mttd: dict[str, float | None] = {}
     for alert in scenario.detection.expect:
@@ -369,6 +374,8 @@ def _measure(
         not_run=not_run,
         mtta_s=_seconds_between(injected_at, acknowledged_at),
         acknowledgement_expected=human and injected_at is not None,
+        load_measured=load_measured,
+        data_checked=data_checked,
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from gameday.errors import ScenarioError
 from gameday.yamldoc import (
@@ -56,7 +57,7 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 
 class _Strict(BaseModel):
     # strict: YAML's `true` is no number of seconds and '300' no latency.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # -- faults ------------------------------------------------------------------------------
@@ -119,6 +120,12 @@ class LinkToxicFault(_Strict):
             low, high = known[name]
             if not low <= value <= high:
                 raise ValueError(f"attributes.{name}: expected {low} to {high}, got {value}")
+        size, variation = self.attributes.get("average_size"), self.attributes.get("size_variation")
+        if size is not None and variation is not None and variation >= size:
+            raise ValueError(
+                "attributes.size_variation: expected less than average_size "
+                f"({size}), got {variation}"
+            )
         return self
 
 
@@ -275,7 +282,7 @@ class Scenario(_Strict):
     recovery: Recovery = Field(default_factory=Recovery)
     steady_state: SteadyState = Field(default_factory=SteadyState)
     targets: Targets = Field(default_factory=Targets)
-    source: Path | None = Field(default=None, exclude=True)
+    source: SkipJsonSchema[Path | None] = Field(default=None, exclude=True)
 
     @field_validator("faults", mode="before")
     @classmethod
@@ -467,9 +474,20 @@ def _against_project(scenario: Scenario, project: Project) -> list[tuple[Locatio
                 project.health(),
                 "a service with a health endpoint in the project's health:",
             )
-    requests = {r.name for r in project.spec.load.requests} if project.spec.load else set()
+    project_load = project.spec.load
+    requests = {r.name: r for r in project_load.requests} if project_load else {}
     for name in scenario.load.weights:
         one_of(("load", "weights", name), name, requests, "a request of the project's load")
+    if scenario.load.weights and requests:
+        weights = {n: scenario.load.weights.get(n, r.weight) for n, r in requests.items()}
+        if not any(weights[n] > 0 and not r.needs_id for n, r in requests.items()):
+            problems.append(
+                (
+                    ("load", "weights"),
+                    "expected a weight above 0 for at least one request that needs no "
+                    "{id} (the load has to write before it can read back)",
+                )
+            )
     return problems
 
 

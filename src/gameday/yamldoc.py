@@ -190,7 +190,7 @@ UNKNOWN_FIELD = "unknown field (check its spelling against the documentation)"
 
 def _is_dotted(field: str) -> bool:
     parts = field.split(".")
-    return bool(parts) and all(p and (p.isidentifier() or p.isdigit()) for p in parts)
+    return bool(parts) and all(re.fullmatch(r"[A-Za-z0-9_-]+", p) for p in parts)
 
 
 def _undotted(field: str) -> Location:
