@@ -52,8 +52,8 @@ class FakeReplica:
 class FakeEngine:
     """Grades every drill from made-up measurements; records what it was asked."""
 
-    def start_replica(self, *, compose_file, attach_to):
-        EVENTS.append(("start", str(compose_file) if compose_file else None, attach_to))
+    def start_replica(self, *, project, attach_to):
+        EVENTS.append(("start", project.name if project else None, attach_to))
         return FakeReplica(attach_to or "fake-run")
 
     def stop_replica(self, replica):
@@ -197,14 +197,71 @@ def test_an_invalid_scenario_fails_with_the_loaders_message(project: pytest.Pyte
     assert ["drill", "typo", "fake-run"] not in events(project)
 
 
+def write_project(directory: Path, name: str, file: str = "gameday.yml") -> Path:
+    """A project file in ``directory`` for the bundled stack (its compose file, rules and
+    playbook, by absolute path), under another name."""
+    stack = REPO / "src" / "gameday" / "stack"
+    path = directory / file
+    path.write_text(
+        f"name: {name}\n"
+        f"compose: {stack / 'docker-compose.drill.yml'}\n"
+        f"rules: {stack / 'config' / 'rules' / '*.yml'}\n"
+        f"playbook: {stack / 'playbook.md'}\n"
+    )
+    return path
+
+
 def test_drills_share_one_replica_that_is_removed_at_the_end(project: pytest.Pytester) -> None:
-    project.runpytest(*PLUGIN, "scenarios", "--gameday-compose-file", "my-compose.yml")
+    write_project(project.path, "named", "my-project.yml")
+    project.runpytest(*PLUGIN, "scenarios", "--gameday-project", "my-project.yml")
     assert events(project) == [
-        ["start", "my-compose.yml", None],
+        ["start", "named", None],
         ["drill", "must-fail-db", "fake-run"],
         ["drill", "db-outage", "fake-run"],
         ["stop", "fake-run"],
     ]
+
+
+def test_the_project_file_in_the_rootdir_is_found(project: pytest.Pytester) -> None:
+    write_project(project.path, "found")
+    project.runpytest(*PLUGIN, "scenarios/db.yml")
+    assert events(project)[0] == ["start", "found", None]
+
+
+def test_without_a_project_file_the_engine_gets_none(project: pytest.Pytester) -> None:
+    result = project.runpytest(*PLUGIN, "scenarios/db.yml")
+    result.assert_outcomes(passed=1)
+    assert events(project)[0] == ["start", None, None]
+
+
+def test_scenarios_are_checked_against_the_project(project: pytest.Pytester) -> None:
+    write_project(project.path, "checked")
+    (project.path / "scenarios" / "mysql.yml").write_text(
+        SCENARIO.format(name="mysql", title="MySQL").replace("service: postgres", "service: mysql")
+    )
+    result = project.runpytest(*PLUGIN, "scenarios/mysql.yml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*mysql.yml:8: field 'faults.0.service': expected a service this project lets*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_an_invalid_project_fails_every_drill_with_its_message(project: pytest.Pytester) -> None:
+    (project.path / "gameday.yml").write_text("compose: missing.yml\n")
+    result = project.runpytest(*PLUGIN, "scenarios")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["*gameday.yml:1: field 'compose.0': expected a compose file, *missing.yml does not exist"]
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert not (project.path / "engine-events.json").exists() or events(project) == []
+
+
+def test_a_named_project_that_is_not_there_fails_the_drills(project: pytest.Pytester) -> None:
+    result = project.runpytest(*PLUGIN, "scenarios", "--gameday-project", "nowhere.yml")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*nowhere.yml: no project file there (expected gameday.yml)"])
 
 
 def test_an_attached_replica_is_left_running(project: pytest.Pytester) -> None:
@@ -225,7 +282,7 @@ def test_a_replica_that_cannot_start_fails_each_drill_once_without_retrying(
             from gameday.errors import ReplicaError
 
             class BrokenEngine(FakeEngine):
-                def start_replica(self, *, compose_file, attach_to):
+                def start_replica(self, *, project, attach_to):
                     EVENTS.append(("start", None, None))
                     raise ReplicaError("service postgres is unhealthy (exit code 1)")
 
@@ -261,7 +318,7 @@ def test_options_are_documented_in_help(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*--gameday-replica=RUN_ID*",
-            "*--gameday-compose-file=FILE*",
+            "*--gameday-project=FILE*",
             "*--gameday-reports=DIR*",
             "*gameday_scenarios*",
         ]
