@@ -257,10 +257,35 @@ LATENCY = (
             id="a latency over an hour",
         ),
         pytest.param(
+            with_fault(
+                "  - type: link_toxic\n    links: [backend-1-postgres]\n    toxic: slicer\n"
+                "    attributes: {average_size: 64, size_variation: 64}"
+            ),
+            "example.yml:10: field 'faults.0.attributes.size_variation': expected less than "
+            "average_size (64), got 64",
+            id="a slicer that varies by its whole size",
+        ),
+        pytest.param(
             with_line(17, "  p95_ms: .inf"),
-            "example.yml:17: field 'targets.p95_ms': Input should be less than or equal to "
-            "3600000, got inf",
+            "example.yml:17: field 'targets.p95_ms': Input should be a finite number, got inf",
             id="infinity",
+        ),
+        pytest.param(
+            with_line(11, "  within_s: .nan"),
+            "example.yml:11: field 'detection.within_s': Input should be a finite number",
+            id="not a number",
+        ),
+        pytest.param(
+            with_line(16, "load:\n  weights: {create-task: 0}\ntargets:"),
+            "example.yml:17: field 'load.weights': expected a weight above 0 for at least one "
+            "request that needs no {id}",
+            id="weights that switch off every write",
+        ),
+        pytest.param(
+            with_line(16, "load:\n  weights: {read-task: true}\ntargets:"),
+            "example.yml:17: field 'load.weights.read-task': Input should be a valid number, "
+            "got True",
+            id="a bool is no weight",
         ),
         pytest.param(
             with_line(11, "  within_s: 0x10"),

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = load_project(ROOT / "gameday.yml")
 assert PROJECT.playbook is not None and PROJECT.spec.load is not None
 PLAYBOOK = PROJECT.playbook
-REQUESTS = sorted(r.name for r in PROJECT.spec.load.requests)
+assert sorted(r.name for r in PROJECT.spec.load.requests) == ["create-task", "read-task"]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yml")) + sorted(
     (ROOT / "tests" / "scenarios").glob("*.yml")
 )
@@ -178,6 +178,9 @@ def toxics(draw: st.DrawFn) -> dict[str, Any]:
     ranges = TOXIC_ATTRIBUTES[toxic]
     names = draw(st.lists(st.sampled_from(sorted(ranges)), unique=True))
     attributes = {name: draw(st.integers(*ranges[name])) for name in names}
+    if "average_size" in attributes and "size_variation" in attributes:
+        # The proxy's slicer needs a variation below the average size.
+        attributes["size_variation"] = draw(st.integers(0, attributes["average_size"] - 1))
     return {
         "type": "link_toxic",
         "links": draw(links),
@@ -254,8 +257,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "load": {
             "rate_per_s": draw(st.none() | st.floats(min_value=0.01, max_value=500)),
             "timeout_s": draw(st.none() | seconds),
+            # The load must keep writing: create-task keeps a weight above 0.
             "weights": draw(
-                st.dictionaries(st.sampled_from(REQUESTS), st.floats(0, 1_000_000), max_size=2)
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "create-task": st.floats(0.001, 1_000_000),
+                        "read-task": st.floats(0, 1_000_000),
+                    },
+                )
             ),
         },
         "detection": {
