@@ -267,7 +267,7 @@ def run(
     Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input,
     3 when the environment or the replica failed, 4 on an internal error.
     """
-    from gameday.journal import write_journal
+    from gameday.publish import publish
     from gameday.run import run_gameday
 
     project = _project(project_path)
@@ -280,8 +280,8 @@ def run(
         replica_run_id=replica_run_id,
         responder=_responder(responder, time_box_s),
     )
-    path = write_journal(journal, reports)
-    report = _publish(path.parent, reports, project)
+    published = publish(journal, reports, project)
+    path, report = published.journal, published.report
     click.echo(_summary_table(journal))
     click.echo(f"\njournal: {path}\nreport:  {report}")
     if not journal.passed:
@@ -330,16 +330,6 @@ def _summary_table(journal: Journal) -> str:
     return "\n".join(lines)
 
 
-def _publish(run_dir: Path, reports: Path, project: Project | None) -> Path:
-    """Write a run's report, record it in the history and write the history page."""
-    from gameday.report import publish_run
-    from gameday.report.coverage import PlaybookOutline
-
-    scenarios_dir = project.scenarios_dir if project and project.scenarios_dir.is_dir() else None
-    outline = PlaybookOutline.of(project.playbook) if project and project.playbook else None
-    return publish_run(run_dir, reports, scenarios_dir=scenarios_dir, outline=outline)
-
-
 @cli.command()
 @click.argument("run", default="latest")
 @project_option
@@ -364,7 +354,9 @@ def report(run: str, project_path: Path | None, reports: Path | None) -> None:
     run_dir = Path(run) if Path(run).is_dir() else reports / run
     if not (run_dir / "journal.json").is_file():
         raise InputError(f"{run_dir}: no journal.json there (is {run!r} a run id in {reports}?)")
-    click.echo(f"report: {_publish(run_dir.resolve(), reports, project)}")
+    from gameday.publish import republish
+
+    click.echo(f"report: {republish(run_dir.resolve(), reports, project)}")
 
 
 @cli.command()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +21,14 @@ from gameday.grading import Grade, Measurements
 from gameday.scenario import Scenario
 from gameday.timeline import Event
 
-__all__ = ["DrillResult", "Journal", "write_journal"]
+__all__ = ["DrillResult", "Journal", "new_run_id", "write_journal"]
 
 JOURNAL_FILE = "journal.json"
+
+
+def new_run_id() -> str:
+    """A run id that sorts by time and is unique enough for concurrent runs."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
 @dataclass(frozen=True)

@@ -373,12 +373,22 @@ class Project:
             self.spec.commands[hook.command] for hook in self.spec.hooks if service in hook.after
         ]
 
-    def commands_for(self, section_names: tuple[str, ...]) -> list[tuple[str, Command]]:
-        wanted = {n.lower() for n in section_names}
+    def commands_for(self, section: str) -> list[tuple[str, Command]]:
+        """The named commands shown with the playbook section ``section`` (matched as
+        validation matches it: case and numbering aside)."""
+        if self.playbook is None:
+            return [
+                (name, command)
+                for name, command in self.spec.commands.items()
+                if command.section and command.section.lower() == section.lower()
+            ]
+        wanted = self.playbook.section(section)
         return [
             (name, command)
             for name, command in self.spec.commands.items()
-            if command.section and command.section.lower() in wanted
+            if command.section
+            and wanted is not None
+            and self.playbook.section(command.section) == wanted
         ]
 
 

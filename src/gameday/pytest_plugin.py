@@ -239,11 +239,12 @@ class _GamedaySession:
             self._replica = None
 
     def _write_journal(self, reports: Path) -> None:
-        from gameday.journal import Journal, write_journal
+        from gameday.journal import Journal, new_run_id, write_journal
+        from gameday.publish import republish
 
-        assert self._replica is not None
         journal = Journal(
-            run_id=self._replica.run_id,
+            # A run of its own, also on a kept replica: two sessions never share a report.
+            run_id=new_run_id(),
             started_at=self.started_at,
             ended_at=_utcnow(),
             results=tuple(self.results),
@@ -252,9 +253,7 @@ class _GamedaySession:
         path = write_journal(journal, reports)
         message = f"gameday journal: {path}"
         try:
-            from gameday.report import render_run
-
-            render_run(path.parent)
+            message += f"\ngameday report: {republish(path.parent, reports, self._project)}"
         except GamedayError as exc:
             message += f" (the report could not be written: {exc})"
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")

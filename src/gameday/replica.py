@@ -9,7 +9,6 @@ actually see.
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from gameday import ownership
 from gameday.compose import ComposeProject
 from gameday.docker_engine import client
 from gameday.errors import ReplicaError, ServiceUnhealthy
+from gameday.journal import new_run_id
 from gameday.project import Project
 
 __all__ = ["Endpoint", "Replica", "new_run_id", "port_variable"]
@@ -38,11 +38,6 @@ EXEC_PATIENCE_S = 5.0
 PORT_ATTEMPTS = 3
 # How Docker says a host port is taken: by another container, or by another process.
 PORT_CLASHES = ("port is already allocated", "address already in use")
-
-
-def new_run_id() -> str:
-    """A run id that sorts by time and is unique enough for concurrent runs."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ finished project: every guess is marked in a comment.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -44,6 +45,13 @@ def _relative(path: Path, directory: Path) -> str:
     return os.path.relpath(path.resolve(), directory.resolve())
 
 
+def _project_name(directory: Path) -> str:
+    """The directory's name as a valid project name ("My Stack" -> "My-Stack")."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", directory.resolve().name)
+    name = re.sub(r"^[^A-Za-z0-9]+", "", name)[:63].rstrip("-")
+    return f'"{name or "my-stack"}"'
+
+
 def _find(topology: Topology, word: str) -> str | None:
     return next((name for name in sorted(topology.services) if word in name), None)
 
@@ -61,7 +69,7 @@ def _project_text(
     lines = [
         "# gameday's project file: what gameday needs to know about this stack.",
         "# Reference: docs/project.md in gameday's repository; `gameday schema project`.",
-        f"name: {directory.resolve().name}",
+        f"name: {_project_name(directory)}",
         "compose:",
         *[f"  - {_relative(f, directory)}" for f in compose_files],
         "",

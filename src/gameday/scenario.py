@@ -314,6 +314,11 @@ def load_scenario(path: Path, project: Project | None = None) -> Scenario:
     return _validate(read_document(path, ScenarioError, "scenario file"), project)
 
 
+def _load_with_document(path: Path, project: Project | None) -> tuple[Scenario, YamlDocument]:
+    document = read_document(path, ScenarioError, "scenario file")
+    return _validate(document, project), document
+
+
 def parse_scenario(text: str, path: Path, project: Project | None = None) -> Scenario:
     """Validate a scenario's YAML text; ``path`` names it in errors."""
     return _validate(parse_document(text, path, ScenarioError, "scenario file"), project)
@@ -510,7 +515,7 @@ def load_all(paths: list[Path], project: Project | None = None) -> list[Scenario
     files = _scenario_files(paths)
     if not files:
         raise ScenarioError(f"no scenario files in {', '.join(map(str, paths))}")
-    loaded: list[Scenario] = []
+    loaded: list[tuple[Scenario, YamlDocument]] = []
     problems: list[str] = []
     for file in files:
         try:
@@ -518,20 +523,23 @@ def load_all(paths: list[Path], project: Project | None = None) -> list[Scenario
             if not stat.S_ISREG(mode):
                 problems.append(f"{file}: expected a scenario file, this is not a regular file")
                 continue
-            loaded.append(load_scenario(file, project))
+            loaded.append(_load_with_document(file, project))
         except ScenarioError as exc:
             problems.append(str(exc))
         except OSError as exc:
             problems.append(f"{file}: cannot read the scenario file ({exc.strerror or exc})")
     seen: dict[str, Path] = {}
-    for scenario in loaded:
+    for scenario, document in loaded:
         assert scenario.source is not None
         if scenario.name in seen:
             problems.append(
-                f"{scenario.source}: field 'name': expected a name of its own, but "
-                f"{scenario.name!r} is already the name of {seen[scenario.name]}"
+                document.message(
+                    ("name",),
+                    f"expected a name of its own, but {scenario.name!r} is already the "
+                    f"name of {seen[scenario.name]}",
+                )
             )
         seen.setdefault(scenario.name, scenario.source)
     if problems:
         raise ScenarioError("\n".join(problems))
-    return loaded
+    return [scenario for scenario, _ in loaded]

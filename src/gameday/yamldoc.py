@@ -42,8 +42,15 @@ __all__ = [
 # (a log pasted in, a deeply nested generated document) from costing more than a clear error.
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 16
+# Fields of one mapping, items of one list: a scenario's longest has tens.
+MAX_ENTRIES = 1000
 
 _STR_TAG = "tag:yaml.org,2002:str"
+# libyaml's parser where PyYAML was built with it: the same events and nodes, ten times
+# faster on a large file than the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A tab that indents a line, or follows a key's colon or an item's dash.
+_TAB_AS_SPACE = re.compile(r"^[ ]*\t|^[ ]*(?:- +)*[^\s\"'#:][^\"'#\n]*?:\t|^[ ]*-\t", re.M)
 
 Location = tuple[str | int, ...]
 ErrorClass = type[InputError]
@@ -111,11 +118,14 @@ class YamlDocument:
         """The 1-based line of the deepest node on ``where`` that exists."""
         if not self._lines:
             return _line_of(self.root, where)
-        for end in range(len(where), 0, -1):
-            found = self._lines.get(where[:end])
-            if found is not None:
-                return found
-        return self.root.start_mark.line + 1
+        found: Location = ()
+        for part in where:
+            if (*found, part) in self._lines:
+                found = (*found, part)
+            elif not isinstance(part, int):
+                break
+            # else: an index of a single item written without its list: no such level
+        return self._lines.get(found, self.root.start_mark.line + 1)
 
     def message(self, where: Location, expected: str) -> str:
         """``file:line: field 'a.b': expected`` for the field at ``where``."""
@@ -236,6 +246,7 @@ class _Level:
     mapping: bool
     key: str | int = 0  # the current key of a mapping, the current index of a sequence
     at_key: bool = True  # in a mapping: the next node is a key, not a value
+    count: int = 0  # the keys or items seen so far
 
 
 def _compose(text: str, path: Path, error: ErrorClass) -> yaml.Node | None:
@@ -244,37 +255,65 @@ def _compose(text: str, path: Path, error: ErrorClass) -> yaml.Node | None:
     nesting.
 
     These are checked on the parser's events, before any node exists, so that a hostile
-    document costs one pass; the events also tell which field an error is in.
+    document costs one pass; the events also tell which field an error is in. libyaml
+    parses; a document it refuses is parsed again by PyYAML's own parser, whose messages
+    say more (a tab, an escape past Unicode's last character, a %YAML directive).
     """
+    # libyaml takes a tab after "key:" as a space where PyYAML refuses it: such a text
+    # goes to PyYAML's parser, so that every machine refuses it, whichever parser it has.
+    if _LOADER is not yaml.SafeLoader and not _TAB_AS_SPACE.search(text):
+        try:
+            return _compose_with(_LOADER, text, path, error)
+        except error as exc:
+            if not isinstance(exc.__cause__, yaml.YAMLError):
+                raise
+    return _compose_with(yaml.SafeLoader, text, path, error)
+
+
+def _compose_with(
+    loader_class: type[yaml.SafeLoader], text: str, path: Path, error: ErrorClass
+) -> yaml.Node | None:
     levels: list[_Level] = []
-    line = 1
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            line = event.start_mark.line + 1 if event.start_mark else line
-            if isinstance(event, yaml.DocumentStartEvent) and event.version not in (
-                None,
-                (1, 1),
-                (1, 2),
-            ):
-                major, minor = event.version
-                raise error(
-                    f"{path}:{line}: expected YAML 1.1 or 1.2, found the directive "
-                    f"%YAML {major}.{minor}; remove it"
-                )
-            if isinstance(event, yaml.NodeEvent):
-                _check_node_event(event, _event_location(levels, event), path, line, error)
-            if isinstance(event, yaml.CollectionStartEvent):
+        # One pass over every event: each branch does as little as it can, and the
+        # location and line of an event are worked out only for the one that fails.
+        for event in yaml.parse(text, Loader=loader_class):
+            if isinstance(event, yaml.ScalarEvent):
+                if event.tag is not None:
+                    _refuse_node(event, levels, path, error)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if event.tag is not None:
+                    _refuse_node(event, levels, path, error)
                 levels.append(_Level(mapping=isinstance(event, yaml.MappingStartEvent)))
                 if len(levels) > MAX_DEPTH:
                     raise error(
-                        f"{path}:{line}: {_field(_location(levels[:-1]))}expected at most "
-                        f"{MAX_DEPTH} levels of nesting"
+                        f"{path}:{_line(event)}: {_field(_location(levels[:-1]))}expected "
+                        f"at most {MAX_DEPTH} levels of nesting"
                     )
+                continue
             elif isinstance(event, yaml.CollectionEndEvent):
                 levels.pop()
-            if isinstance(event, yaml.ScalarEvent | yaml.AliasEvent | yaml.CollectionEndEvent):
+            elif isinstance(event, yaml.AliasEvent):
+                _refuse_node(event, levels, path, error)
+            elif isinstance(event, yaml.DocumentStartEvent):
+                if event.version not in (None, (1, 1), (1, 2)):
+                    major, minor = event.version
+                    raise error(
+                        f"{path}:{_line(event)}: expected YAML 1.1 or 1.2, found the "
+                        f"directive %YAML {major}.{minor}; remove it"
+                    )
+                continue
+            else:
+                continue
+            if levels:
                 _node_done(levels, event)
-        loader = yaml.SafeLoader(text)
+                if levels[-1].count > MAX_ENTRIES:
+                    kind = "fields" if levels[-1].mapping else "items"
+                    raise error(
+                        f"{path}:{_line(event)}: {_field(_location(levels[:-1]))}expected at "
+                        f"most {MAX_ENTRIES} {kind} here; a hand-written file has a few"
+                    )
+        loader = loader_class(text)
         try:
             return loader.get_single_node()
         finally:
@@ -287,10 +326,29 @@ def _compose(text: str, path: Path, error: ErrorClass) -> yaml.Node | None:
         # PyYAML's scanner builds escapes like "\U00110000" with chr(), which refuses
         # code points past Unicode's last.
         where = _field(_location(levels))
+        line = _bad_escape_line(text)
         raise error(
             f"{path}:{line}: {where}expected text, found an escape that is no Unicode "
             f"character ({exc})"
         ) from exc
+
+
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+def _refuse_node(
+    event: yaml.NodeEvent, levels: list[_Level], path: Path, error: ErrorClass
+) -> None:
+    _check_node_event(event, _event_location(levels, event), path, _line(event), error)
+
+
+def _bad_escape_line(text: str) -> int:
+    """The line of the first ``\\UXXXXXXXX`` escape past Unicode's last code point."""
+    for match in re.finditer(r"\\U([0-9A-Fa-f]{8})", text):
+        if int(match.group(1), 16) > 0x10FFFF:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
 
 
 def _check_node_event(
@@ -328,9 +386,11 @@ def _node_done(levels: list[_Level], event: yaml.Event) -> None:
     if not level.mapping:
         assert isinstance(level.key, int)
         level.key += 1
+        level.count += 1
     elif level.at_key:
         level.key = event.value if isinstance(event, yaml.ScalarEvent) else "?"
         level.at_key = False
+        level.count += 1
     else:
         level.at_key = True
 
@@ -368,13 +428,14 @@ _DECIMAL_FLOAT = re.compile(
 
 def _check_number(node: yaml.ScalarNode, where: Location, path: Path, error: ErrorClass) -> None:
     kind = node.tag.rsplit(":", 1)[-1]
-    if node.style is not None or kind not in ("int", "float"):
+    if node.style or kind not in ("int", "float"):  # libyaml gives plain scalars style ""
         return
     pattern = _DECIMAL_INT if kind == "int" else _DECIMAL_FLOAT
     if not pattern.fullmatch(node.value):
         raise error(
             f"{path}:{node.start_mark.line + 1}: {_field(where)}expected a plain decimal "
-            f"number, got {node.value!r} (YAML 1.1 reads it as a {kind} in another notation; "
+            f"number, got {node.value!r} (YAML 1.1 reads it as "
+            f"{'an integer' if kind == 'int' else 'a number'} in another notation; "
             "write it in decimal, or quote it if it is text)"
         )
 

@@ -119,7 +119,7 @@ def test_the_bundled_projects_own_fields(bundled_project: Project) -> None:
     assert [r.name for r in project.spec.load.requests] == ["create-task", "read-task"]
     assert [c.service for c in project.hooks_after("backend-2")] == ["gateway"]
     assert project.hooks_after("postgres") == []
-    cache = [name for name, _ in project.commands_for(("Cache Outages", "Redis Issues"))]
+    cache = [name for name, _ in project.commands_for("Cache Outages")]
     assert cache == ["flush-cache", "cache-ping", "cache-stats"]
 
 

@@ -401,7 +401,11 @@ def test_the_fixtures_drill_from_a_test_function(project: pytest.Pytester) -> No
 def test_the_journal_is_written_at_the_end(project: pytest.Pytester) -> None:
     project.runpytest(*PLUGIN, "scenarios", "--gameday-reports", "out")
     journal = json.loads((project.path / "out" / "latest" / "journal.json").read_text())
-    assert journal["run_id"] == "fake-run"
+    # A run of its own, not the replica's id: a second session on a kept replica must not
+    # overwrite the first one's report.
+    assert journal["run_id"] != "fake-run"
+    assert (project.path / "out" / journal["run_id"] / "journal.json").exists()
+    assert journal["run_id"] in (project.path / "out" / "index.html").read_text()
     assert journal["passed"] is False
     by_name = {s["name"]: s for s in journal["scenarios"]}
     assert by_name["db-outage"]["passed"] is True

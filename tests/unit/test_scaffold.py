@@ -108,11 +108,6 @@ def test_init_of_a_compose_file_that_is_not_yaml_is_refused(tmp_path: Path) -> N
         write_project([compose], tmp_path / "out")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: scaffold writes the directory's name as the project name unchecked "
-    "and unquoted, so 'My Stack', '_x' and '2024' give a project file gameday refuses",
-)
 @pytest.mark.parametrize("directory", ["My Stack", "_internal", "2024"])
 def test_init_in_any_directory_gives_a_valid_project_name(tmp_path: Path, directory: str) -> None:
     compose = tmp_path / "compose.yml"

@@ -19,6 +19,7 @@ from gameday.detection import AlertWatch
 from gameday.errors import GamedayError, InputError
 from gameday.journal import DrillResult, Journal, write_journal
 from gameday.project import Project, find_project, load_project
+from gameday.publish import republish
 from gameday.recovery import StepResult
 from gameday.replica import Replica, new_run_id
 from gameday.run import DrillSession
@@ -136,9 +137,7 @@ class ChaosDrill:
         )
         path = write_journal(journal, self.reports)
         try:
-            from gameday.report import render_run
-
-            render_run(path.parent)
+            republish(path.parent, self.reports, self.session.replica.project)
         except GamedayError as exc:
             _log(f"the report could not be written: {exc}")
         return result, path
@@ -174,7 +173,8 @@ def current(scenario_path: str | Path | None, configuration: Configuration) -> C
         if scenario_path is None:
             raise InputError("no gameday drill is running: add gameday's control")
         return begin(scenario_path, configuration)
-    if scenario_path is not None and scenario_at(scenario_path).name != _current.scenario.name:
+    named = scenario_path and scenario_at(scenario_path, _current.session.replica.project).name
+    if named and named != _current.scenario.name:
         raise InputError(
             f"the running drill is {_current.scenario.name}, not the scenario in {scenario_path}"
         )

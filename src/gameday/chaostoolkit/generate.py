@@ -33,6 +33,8 @@ __all__ = [
 
 PACKAGE = "gameday.chaostoolkit"
 REPLICA_ENV = "GAMEDAY_REPLICA"
+# Empty: the project's own reports directory.
+REPORTS_ENV = "GAMEDAY_REPORTS"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def experiment_for(scenario: Scenario, scenario_file: str) -> dict[str, Any]:
         "tags": ["gameday", scenario.name, *expect],
         "configuration": {
             "gameday_replica": {"type": "env", "key": REPLICA_ENV, "default": ""},
+            "gameday_reports": {"type": "env", "key": REPORTS_ENV, "default": ""},
         },
         "controls": [
             {

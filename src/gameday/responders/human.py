@@ -126,12 +126,13 @@ class HumanResponder:
                 self.say("The playbook's commands (as it writes them, for production):")
                 for line in section.commands:
                     self.say(f"  {line}")
-        names = section.names() if section else (scenario.playbook.section,)
         self.say("Commands for this replica:")
         label = f"{ownership.LABEL_RUN}={replica.run_id}"
         self.say(f"  # every container of the replica\n  docker ps --filter label={label}")
         self.say("  # a service's recent logs\n  docker logs --tail 100 <container>")
-        for name, command in replica.project.commands_for(names):
+        for name, command in replica.project.commands_for(
+            section.title if section else scenario.playbook.section
+        ):
             self.say(f"  # {command.purpose or name}\n  {exec_command_line(replica, command)}")
         if scenario.recovery.steps:
             self.say("The playbook's recovery for this incident, as commands for this replica:")
