@@ -398,11 +398,27 @@ def proxy() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8474, show_default=True)
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-def proxy_serve(host: str, port: int, config: Path | None) -> None:
+@click.option(
+    "--allow-remote", is_flag=True, help="Let the API and the proxies listen beyond loopback."
+)
+@click.option(
+    "--allow-public-upstreams",
+    is_flag=True,
+    help="Let proxies forward to public addresses, not only to names and local ones.",
+)
+def proxy_serve(
+    host: str, port: int, config: Path | None, allow_remote: bool, allow_public_upstreams: bool
+) -> None:
     """Serve Toxiproxy's HTTP API and its proxies."""
     from gameday.proxy import serve
 
-    serve(host, port, config)
+    serve(
+        host,
+        port,
+        config,
+        allow_remote=allow_remote,
+        allow_public_upstreams=allow_public_upstreams,
+    )
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .errors import ApiError, bad_request
-from .proxy import ProxyCollection, parse_proxy_specs
+from .proxy import ProxyCollection
+from .specs import parse_proxy_specs
 
 __all__ = ["TOXIPROXY_VERSION", "Api", "build_app"]
 
@@ -68,14 +69,16 @@ class Api:
         return _json({proxy.name: proxy.to_json() for proxy in self.collection.all()})
 
     async def proxy_create(self, request: web.Request) -> web.Response:
-        spec = parse_proxy_specs(await _body(request), single=True)[0]
+        spec = parse_proxy_specs(await _body(request), single=True, policy=self.collection.policy)[
+            0
+        ]
         proxy = await self.collection.add(spec)
         return _json(proxy.to_json(), status=201)
 
     async def populate(self, request: web.Request) -> web.Response:
         collection = self.collection
         try:
-            specs = parse_proxy_specs(await _body(request), single=False)
+            specs = parse_proxy_specs(await _body(request), single=False, policy=collection.policy)
             proxies = await collection.populate(specs)
         except ApiError as error:
             # Populate answers an error with the proxies list alongside, as Toxiproxy does.

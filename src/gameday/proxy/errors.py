@@ -11,12 +11,16 @@ __all__ = [
     "ApiError",
     "ConfigError",
     "bad_request",
+    "invalid_address",
+    "invalid_name",
     "invalid_stream",
     "invalid_toxic_type",
     "listen_failed",
     "missing_field",
+    "not_allowed",
     "proxy_exists",
     "proxy_not_found",
+    "shorten",
     "toxic_exists",
     "toxic_not_found",
 ]
@@ -35,12 +39,37 @@ class ConfigError(Exception):
     """The proxies config file given at start-up cannot be used."""
 
 
+def shorten(value: str, limit: int = 80) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: error messages quote the input,
+    and the input may be 100,000 characters long."""
+    if len(value) <= limit:
+        return repr(value)
+    return repr(value[:limit]) + f"... ({len(value)} characters)"
+
+
 def bad_request(detail: str) -> ApiError:
     return ApiError(f"bad request body: {detail}", 400)
 
 
 def missing_field(field: str) -> ApiError:
     return ApiError(f"missing required field: {field}", 400)
+
+
+def invalid_address(what: str, address: str, reason: str) -> ApiError:
+    return ApiError(f"{what} {shorten(address)}: {reason}", 400)
+
+
+def not_allowed(what: str, address: str, reason: str, option: str) -> ApiError:
+    # Says which option of the server would allow it: the choice is the operator's.
+    return ApiError(
+        f"{what} {shorten(address)} {reason}; "
+        f"the server allows that only when started with {option}",
+        400,
+    )
+
+
+def invalid_name(what: str, name: str, reason: str) -> ApiError:
+    return ApiError(f"{what} name {shorten(name)} {reason}", 400)
 
 
 def proxy_not_found() -> ApiError:

@@ -10,49 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
 
+from .addresses import Policy, join_host_port, split_host_port
 from .errors import (
     ApiError,
     bad_request,
     listen_failed,
-    missing_field,
     proxy_exists,
     proxy_not_found,
     toxic_not_found,
 )
 from .link import Connection, Side
+from .specs import DEFAULT_LISTEN, ProxySpec, parse_proxy_specs
 from .toxics.wrapper import Direction, Toxic, parse_toxic, parse_toxic_update
 
-__all__ = ["Proxy", "ProxyCollection", "ProxySpec", "parse_proxy_specs"]
+__all__ = ["Proxy", "ProxyCollection"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LISTEN = "127.0.0.1:0"
-
-
-@dataclass(frozen=True)
-class ProxySpec:
-    """A proxy as the API and the config file describe it."""
-
-    name: str
-    listen: str
-    upstream: str
-    enabled: bool = True
-
-
-def split_host_port(address: str) -> tuple[str, int]:
-    """'host:port' or '[v6]:port' -> (host, port), as Go's net.SplitHostPort."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise bad_request(f"address {address!r}: missing port in address")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
-
-
-def join_host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Proxy:
@@ -195,48 +169,12 @@ class Proxy:
         connection.connected(upstream, chains, self._rng)
 
 
-def parse_proxy_specs(body: object, *, single: bool) -> list[ProxySpec]:
-    """Proxies from a create body (one object) or a populate body (a list)."""
-    items: list[object]
-    if single:
-        if not isinstance(body, dict):
-            raise bad_request("expected a JSON object")
-        items = [body]
-    else:
-        if not isinstance(body, list):
-            raise bad_request("expected a JSON array of proxies")
-        items = body
-    specs = []
-    for index, item in enumerate(items, start=1):
-        where = "" if single else f" at proxy {index}"
-        if not isinstance(item, dict):
-            raise bad_request(f"expected a JSON object{where}")
-        fields = {}
-        for key in ("name", "listen", "upstream"):
-            value = item.get(key, "")
-            if value is None:
-                value = ""
-            if not isinstance(value, str):
-                raise bad_request(f"field {key!r}{where} must be a string")
-            fields[key] = value
-        enabled = item.get("enabled", True)
-        if enabled is None:
-            enabled = True
-        if not isinstance(enabled, bool):
-            raise bad_request(f"field 'enabled'{where} must be a boolean")
-        if not fields["name"]:
-            raise missing_field(f"name{where}")
-        if not fields["upstream"]:
-            raise missing_field(f"upstream{where}")
-        specs.append(ProxySpec(fields["name"], fields["listen"], fields["upstream"], enabled))
-    return specs
-
-
 class ProxyCollection:
     """All proxies by name; what the API reads and changes."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, policy: Policy | None = None) -> None:
         self._rng = rng
+        self.policy = policy or Policy()
         self._proxies: dict[str, Proxy] = {}
 
     def all(self) -> list[Proxy]:
@@ -268,7 +206,7 @@ class ProxyCollection:
             "enabled": proxy.enabled,
             **{k: v for k, v in body.items() if k != "name"},
         }
-        await proxy.update(parse_proxy_specs(merged, single=True)[0])
+        await proxy.update(parse_proxy_specs(merged, single=True, policy=self.policy)[0])
         return proxy
 
     async def remove(self, name: str) -> None:

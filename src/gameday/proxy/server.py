@@ -18,9 +18,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .addresses import Policy, check_listen, join_host_port
 from .api import build_app
 from .errors import ApiError, ConfigError
-from .proxy import ProxyCollection, parse_proxy_specs
+from .proxy import ProxyCollection
+from .specs import parse_proxy_specs
 
 __all__ = ["RunningServer", "run_server", "serve"]
 
@@ -51,13 +53,31 @@ async def run_server(
     config: Path | None = None,
     *,
     seed: int | None = None,
+    allow_remote: bool = False,
+    allow_public_upstreams: bool = False,
 ) -> RunningServer:
     """Start the API on ``host:port`` and the proxies of ``config``; return at once.
 
     ``seed`` fixes the random choices (toxicity, jitter, slice sizes) for reproducible tests.
+    ``allow_remote`` lets the API and the proxies listen beyond loopback, and
+    ``allow_public_upstreams`` lets proxies forward to public addresses (see addresses.py).
     Raises ``ConfigError`` if the config file cannot be read or its proxies cannot start.
     """
-    proxies = ProxyCollection(random.Random(seed))
+    policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
+    try:
+        api_address = check_listen(join_host_port(host, port), policy, "API address")
+    except ApiError as exc:
+        raise ConfigError(exc.message) from None
+    if allow_remote:
+        # An explicit choice, and one to see in the log: whoever reaches a remote listener
+        # gets through the proxy, and whoever reaches the API can inject faults.
+        log.warning(
+            "--allow-remote: the API (%s) and proxies may listen beyond loopback",
+            join_host_port(host, port),
+        )
+    if not api_address.loopback:
+        log.warning("the API listens on %s: anyone who reaches it can change the proxies", host)
+    proxies = ProxyCollection(random.Random(seed), policy)
     if config is not None:
         await _populate_from_file(proxies, config)
     runner = web.AppRunner(build_app(proxies), access_log=None)
@@ -76,7 +96,7 @@ async def _populate_from_file(proxies: ProxyCollection, config: Path) -> None:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read proxies config {config}: {exc}") from exc
     try:
-        await proxies.populate(parse_proxy_specs(body, single=False))
+        await proxies.populate(parse_proxy_specs(body, single=False, policy=proxies.policy))
     except ApiError as exc:
         await proxies.close()
         raise ConfigError(f"proxies config {config}: {exc.message}") from exc
@@ -91,8 +111,14 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def _serve_until_signalled(host: str, port: int, config: Path | None) -> None:
-    server = await run_server(host, port, config)
+async def _serve_until_signalled(host: str, port: int, config: Path | None, policy: Policy) -> None:
+    server = await run_server(
+        host,
+        port,
+        config,
+        allow_remote=policy.allow_remote,
+        allow_public_upstreams=policy.allow_public_upstreams,
+    )
     log.info("API listening on %s", server.api_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -105,7 +131,15 @@ async def _serve_until_signalled(host: str, port: int, config: Path | None) -> N
         await server.stop()
 
 
-def serve(host: str, port: int, config: Path | None) -> None:
+def serve(
+    host: str,
+    port: int,
+    config: Path | None,
+    *,
+    allow_remote: bool = False,
+    allow_public_upstreams: bool = False,
+) -> None:
     """Run the server until SIGINT or SIGTERM. Raises ``ConfigError`` for a bad config."""
     _install_uvloop()
-    asyncio.run(_serve_until_signalled(host, port, config))
+    policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
+    asyncio.run(_serve_until_signalled(host, port, config, policy))

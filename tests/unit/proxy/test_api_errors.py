@@ -138,3 +138,31 @@ def test_unreachable_upstream_closes_the_client(background: Background) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         assert sock.recv(10) == b""
     requests.delete(f"{background.api}/proxies/dead-end", timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"listen": "0.0.0.0:0"}, "--allow-remote"),
+        ({"listen": "[::]:0"}, "--allow-remote"),
+        ({"listen": "127.0.0.1:99999"}, "0..65535"),
+        ({"upstream": "203.0.113.5:5432"}, "--allow-public-upstreams"),
+        ({"upstream": "127.0.0.1"}, "missing port"),
+        ({"name": "x" * 100_000}, "longer than 255"),
+        ({"name": "a/b"}, "slash"),
+    ],
+)
+def test_unsafe_or_invalid_proxies_are_refused(
+    background: Background, change: dict[str, str], reason: str
+) -> None:
+    body = {"name": "unsafe", "listen": "127.0.0.1:0", "upstream": background.echo_address}
+    body.update(change)
+    response = requests.post(f"{background.api}/proxies", json=body, timeout=5)
+    assert reason in _error(response, 400)
+    assert len(response.content) < 500  # a 100,000-character name is not echoed back
+    assert "unsafe" not in requests.get(f"{background.api}/proxies", timeout=5).json()
+
+
+def test_a_toxic_name_with_a_slash_is_refused(survivor: ProxyUnderTest) -> None:
+    response = _post_toxic(survivor, {"type": "latency", "name": "a/b"})
+    assert "slash" in _error(response, 400)
