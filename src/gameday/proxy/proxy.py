@@ -8,6 +8,7 @@ request reaches every live connection before the response is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 
@@ -85,16 +86,32 @@ class Proxy:
             await server.wait_closed()
 
     async def update(self, spec: ProxySpec) -> None:
-        if spec.listen != self.listen or spec.upstream != self.upstream:
-            was_enabled = self.enabled
+        """Move the proxy to ``spec``'s listen and upstream, and enable or disable it.
+
+        ``spec`` is checked already (specs.py), so what can still fail is binding the new
+        address; then the proxy goes back to where it was, and listens there again if it
+        did, so that a refused update changes nothing.
+        """
+        before = (self.listen, self.upstream, self.enabled)
+        moved = spec.listen != self.listen or spec.upstream != self.upstream
+        if moved:
+            # Toxiproxy closes the connections of a proxy that moves, even to the same port.
             await self.stop()
-            self.listen, self.upstream = spec.listen or DEFAULT_LISTEN, spec.upstream
-            if was_enabled and spec.enabled:
+            self.listen, self.upstream = spec.listen, spec.upstream
+        try:
+            if spec.enabled:
                 await self.start()
-        if spec.enabled and not self.enabled:
-            await self.start()
-        elif not spec.enabled and self.enabled:
-            await self.stop()
+            else:
+                await self.stop()
+        except ApiError:
+            if moved:
+                self.listen, self.upstream = before[0], before[1]
+                if before[2]:
+                    # Best effort: the old port was ours a moment ago; if it was taken in
+                    # between, the proxy stays disabled (and a reset tries again).
+                    with contextlib.suppress(ApiError):
+                        await self.start()
+            raise
 
     def add_toxic(self, body: object) -> Toxic:
         toxic = parse_toxic(body, lambda name: self._find(name) is not None)
@@ -233,10 +250,27 @@ class ProxyCollection:
         return result
 
     async def reset(self) -> None:
-        """Enable every proxy and remove every toxic."""
+        """Remove every toxic and enable every proxy, as Toxiproxy's reset.
+
+        A drill's clean-up relies on this to take its faults away, so one proxy that cannot
+        listen again (its port taken meanwhile) must not keep the toxics of the others:
+        every toxic goes first, every proxy is tried, and then the failures are reported.
+        """
+        failures: list[tuple[Proxy, ApiError]] = []
         for proxy in self._proxies.values():
-            await proxy.start()
             proxy.remove_all_toxics()
+        for proxy in self._proxies.values():
+            try:
+                await proxy.start()
+            except ApiError as error:
+                failures.append((proxy, error))
+        if failures:
+            shown = "; ".join(f"proxy {p.name}: {e.message}" for p, e in failures[:3])
+            more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+            raise ApiError(
+                f"every toxic was removed, but not every proxy could be enabled: {shown}{more}",
+                failures[0][1].status,
+            )
 
     async def close(self) -> None:
         for proxy in self._proxies.values():
