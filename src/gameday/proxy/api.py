@@ -8,12 +8,14 @@ Only aiohttp APIs that exist in aiohttp 3.8 are used (Debian bookworm's python3-
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import ApiError, bad_request
+from .errors import ApiError, PopulateError, bad_request, http_error, internal_error
 from .proxy import ProxyCollection
+from .responses import error_response, json_response
 from .specs import parse_proxy_specs
 
 __all__ = ["TOXIPROXY_VERSION", "Api", "build_app"]
@@ -21,36 +23,45 @@ __all__ = ["TOXIPROXY_VERSION", "Api", "build_app"]
 # The Toxiproxy release whose API this server follows; clients may compare versions.
 TOXIPROXY_VERSION = "2.12.0"
 
+log = logging.getLogger(__name__)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(data), status=status, content_type="application/json")
-
-
-def _error(error: ApiError) -> web.Response:
-    # Go's http.Error ends the body with a newline; clients that compare bodies see the same.
-    body = json.dumps({"error": error.message, "status": error.status}) + "\n"
-    return web.Response(text=body, status=error.status, content_type="application/json")
 
 
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as Toxiproxy's JSON body: ours, aiohttp's (no route, wrong method), and
+    a bug's, which is the only one logged with its traceback."""
     # Toxiproxy refuses browsers so that a web page cannot drive the API (CSRF).
     if request.headers.get("User-Agent", "").startswith("Mozilla/"):
-        return web.Response(text="User agent not allowed\n", status=403)
+        return error_response(ApiError("User agent not allowed", 403))
     try:
         return await handler(request)
     except ApiError as error:
-        return _error(error)
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(http_error(exc.status, (exc.reason or "error").lower()))
+        if "Allow" in exc.headers:  # 405 says which methods the path takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("API: %s %s failed", request.method, request.path)
+        return error_response(internal_error())
 
 
 async def _body(request: web.Request) -> object:
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError as exc:  # e.g. a broken chunked encoding
+        raise bad_request(f"cannot read the body: {exc}") from None
     if not raw.strip():
         raise bad_request("EOF")
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise bad_request("invalid JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"invalid JSON: {exc}") from None
 
@@ -66,37 +77,37 @@ class Api:
         return web.Response(status=204)
 
     async def proxy_index(self, request: web.Request) -> web.Response:
-        return _json({proxy.name: proxy.to_json() for proxy in self.collection.all()})
+        return json_response({proxy.name: proxy.to_json() for proxy in self.collection.all()})
 
     async def proxy_create(self, request: web.Request) -> web.Response:
         spec = parse_proxy_specs(await _body(request), single=True, policy=self.collection.policy)[
             0
         ]
         proxy = await self.collection.add(spec)
-        return _json(proxy.to_json(), status=201)
+        return json_response(proxy.to_json(), status=201)
 
     async def populate(self, request: web.Request) -> web.Response:
         collection = self.collection
         try:
             specs = parse_proxy_specs(await _body(request), single=False, policy=collection.policy)
             proxies = await collection.populate(specs)
+        except PopulateError as error:
+            # Populate answers an error with the proxies it created alongside, as Toxiproxy.
+            return error_response(error, proxies=error.created)
         except ApiError as error:
-            # Populate answers an error with the proxies list alongside, as Toxiproxy does.
-            return _json(
-                {"error": error.message, "status": error.status, "proxies": []}, status=error.status
-            )
-        return _json({"proxies": [proxy.to_json() for proxy in proxies]}, status=201)
+            return error_response(error, proxies=[])
+        return json_response({"proxies": [proxy.to_json() for proxy in proxies]}, status=201)
 
     async def proxy_show(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
-        return _json(proxy.to_json())
+        return json_response(proxy.to_json())
 
     async def proxy_update(self, request: web.Request) -> web.Response:
         collection = self.collection
         name = request.match_info["proxy"]
         collection.get(name)  # 404 before looking at the body, as Toxiproxy
         proxy = await collection.update(name, await _body(request))
-        return _json(proxy.to_json())
+        return json_response(proxy.to_json())
 
     async def proxy_delete(self, request: web.Request) -> web.Response:
         await self.collection.remove(request.match_info["proxy"])
@@ -104,22 +115,22 @@ class Api:
 
     async def toxic_index(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
-        return _json([toxic.to_json() for toxic in proxy.toxics])
+        return json_response([toxic.to_json() for toxic in proxy.toxics])
 
     async def toxic_create(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
         toxic = proxy.add_toxic(await _body(request))
-        return _json(toxic.to_json())
+        return json_response(toxic.to_json())
 
     async def toxic_show(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
-        return _json(proxy.get_toxic(request.match_info["toxic"]).to_json())
+        return json_response(proxy.get_toxic(request.match_info["toxic"]).to_json())
 
     async def toxic_update(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
         proxy.get_toxic(request.match_info["toxic"])
         toxic = proxy.update_toxic(request.match_info["toxic"], await _body(request))
-        return _json(toxic.to_json())
+        return json_response(toxic.to_json())
 
     async def toxic_delete(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])

@@ -1,16 +1,23 @@
 """Errors of the proxy's HTTP API, each a named value with the HTTP status Toxiproxy uses.
 
 The API layer turns an ``ApiError`` into Toxiproxy's error body
-``{"error": "...", "status": N}``. This module is not gameday's error hierarchy: the proxy
+``{"error": "...", "status": N}``. Bad input is always a 4xx; only a listen address the
+machine cannot bind is a 500, as in Toxiproxy (the request was fine, the machine was not),
+and a bug. This module is not gameday's error hierarchy: the proxy
 package stands alone (it is copied into an image without the rest of gameday).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "ApiError",
     "ConfigError",
+    "PopulateError",
     "bad_request",
+    "http_error",
+    "internal_error",
     "invalid_address",
     "invalid_name",
     "invalid_stream",
@@ -33,6 +40,15 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class PopulateError(ApiError):
+    """A populate that failed part-way. The proxies it created before the failure stay, as
+    in Toxiproxy, and the answer lists them (``created``, as the API shows proxies)."""
+
+    def __init__(self, cause: ApiError, created: Sequence[dict[str, object]]) -> None:
+        super().__init__(cause.message, cause.status)
+        self.created = list(created)
 
 
 class ConfigError(Exception):
@@ -70,6 +86,15 @@ def not_allowed(what: str, address: str, reason: str, option: str) -> ApiError:
 
 def invalid_name(what: str, name: str, reason: str) -> ApiError:
     return ApiError(f"{what} name {shorten(name)} {reason}", 400)
+
+
+def http_error(status: int, reason: str) -> ApiError:
+    """An error aiohttp found before a handler ran: no route, wrong method, bad HTTP."""
+    return ApiError(reason, status)
+
+
+def internal_error() -> ApiError:
+    return ApiError("internal server error", 500)
 
 
 def proxy_not_found() -> ApiError:

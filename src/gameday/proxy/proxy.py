@@ -15,10 +15,12 @@ import random
 from .addresses import Policy, join_host_port, split_host_port
 from .errors import (
     ApiError,
+    PopulateError,
     bad_request,
     listen_failed,
     proxy_exists,
     proxy_not_found,
+    shorten,
     toxic_not_found,
 )
 from .link import Connection, Side
@@ -233,21 +235,31 @@ class ProxyCollection:
 
     async def populate(self, specs: list[ProxySpec]) -> list[Proxy]:
         """Create or replace proxies, as Toxiproxy's populate: a proxy of the same name,
-        listen and upstream is kept as it is; any other is replaced."""
-        names = [spec.name for spec in specs]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate is not None:
-            raise bad_request(f"duplicate proxy name {duplicate!r}")
-        result = []
+        listen and upstream is kept as it is; any other is replaced.
+
+        The specs are checked already; a proxy that cannot listen stops the populate there,
+        and the proxies done before it stay (``PopulateError.created``), as in Toxiproxy.
+        """
+        seen: set[str] = set()
         for spec in specs:
-            existing = self._proxies.get(spec.name)
-            if existing is not None:
-                if existing.listen == spec.listen and existing.upstream == spec.upstream:
-                    result.append(existing)
-                    continue
-                await self.remove(spec.name)
-            result.append(await self.add(spec))
+            if spec.name in seen:
+                raise bad_request(f"duplicate proxy name {shorten(spec.name)}")
+            seen.add(spec.name)
+        result: list[Proxy] = []
+        for spec in specs:
+            try:
+                result.append(await self._add_or_replace(spec))
+            except ApiError as error:
+                raise PopulateError(error, [proxy.to_json() for proxy in result]) from error
         return result
+
+    async def _add_or_replace(self, spec: ProxySpec) -> Proxy:
+        existing = self._proxies.get(spec.name)
+        if existing is not None:
+            if existing.listen == spec.listen and existing.upstream == spec.upstream:
+                return existing
+            await self.remove(spec.name)
+        return await self.add(spec)
 
     async def reset(self) -> None:
         """Remove every toxic and enable every proxy, as Toxiproxy's reset.

@@ -16,11 +16,10 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
-
 from .addresses import Policy, check_listen, join_host_port
 from .api import build_app
 from .errors import ApiError, ConfigError
+from .httpd import ApiServer, start_api
 from .proxy import ProxyCollection
 from .specs import parse_proxy_specs
 
@@ -36,14 +35,14 @@ class RunningServer:
     api_host: str
     api_port: int
     proxies: ProxyCollection
-    _runner: web.AppRunner
+    _api: ApiServer
 
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        await self._api.stop()
         await self.proxies.close()
 
 
@@ -80,13 +79,10 @@ async def run_server(
     proxies = ProxyCollection(random.Random(seed), policy)
     if config is not None:
         await _populate_from_file(proxies, config)
-    runner = web.AppRunner(build_app(proxies), access_log=None)
-    await runner.setup()
     sock = socket.create_server((host, port), backlog=128)
-    site = web.SockSite(runner, sock)
-    await site.start()
+    api = await start_api(build_app(proxies), sock)
     bound_host, bound_port = sock.getsockname()[:2]
-    return RunningServer(bound_host, bound_port, proxies, runner)
+    return RunningServer(bound_host, bound_port, proxies, api)
 
 
 async def _populate_from_file(proxies: ProxyCollection, config: Path) -> None:

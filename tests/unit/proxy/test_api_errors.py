@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -166,3 +168,74 @@ def test_unsafe_or_invalid_proxies_are_refused(
 def test_a_toxic_name_with_a_slash_is_refused(survivor: ProxyUnderTest) -> None:
     response = _post_toxic(survivor, {"type": "latency", "name": "a/b"})
     assert "slash" in _error(response, 400)
+
+
+@pytest.mark.parametrize("path", ["/proxies", "/populate", "/proxies/{name}/toxics"])
+def test_deeply_nested_json_is_a_400(survivor: ProxyUnderTest, path: str) -> None:
+    url = survivor.api + path.format(name=survivor.name)
+    response = requests.post(url, data=b"[" * 100_000 + b"]" * 100_000, timeout=5)
+    assert "nested too deeply" in _error(response, 400)
+
+
+def test_a_broken_chunked_body_is_a_400(survivor: ProxyUnderTest) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /proxies HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"zz\r\n{}\r\n0\r\n\r\n"
+        )
+        head, _, body = _read_response(sock).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), head
+    assert b"application/json" in head
+    assert json.loads(body)["status"] == 400
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64),  # a TLS hello
+    ],
+)
+def test_what_is_not_http_gets_a_json_400_and_no_traceback(
+    survivor: ProxyUnderTest, request_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with caplog.at_level(logging.DEBUG), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(request_bytes)
+        head, _, body = _read_response(sock).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), head
+    assert b"application/json" in head
+    error = json.loads(body)
+    assert error["status"] == 400 and error["error"].startswith("bad HTTP request")
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_populate_that_fails_part_way_lists_what_it_created(
+    survivor: ProxyUnderTest, background: Background
+) -> None:
+    upstream = background.echo_address
+    body = [
+        {"name": "made", "listen": "127.0.0.1:0", "upstream": upstream},
+        {"name": "blocked", "listen": f"127.0.0.1:{survivor.port}", "upstream": upstream},
+        {"name": "never", "listen": "127.0.0.1:0", "upstream": upstream},
+    ]
+    response = requests.post(f"{background.api}/populate", json=body, timeout=5)
+    try:
+        assert response.status_code == 500, response.text
+        answer = response.json()
+        assert "address already in use" in answer["error"] and answer["status"] == 500
+        assert [proxy["name"] for proxy in answer["proxies"]] == ["made"]
+        listed = requests.get(f"{background.api}/proxies", timeout=5).json()
+        assert "made" in listed and "blocked" not in listed and "never" not in listed
+    finally:
+        requests.delete(f"{background.api}/proxies/made", timeout=5)

@@ -92,8 +92,14 @@ def test_browsers_are_refused(background: Background) -> None:
         f"{background.api}/proxies", headers={"User-Agent": "Mozilla/5.0"}, timeout=5
     )
     assert response.status_code == 403
+    assert response.json() == {"error": "User agent not allowed", "status": 403}
 
 
-def test_unknown_route_and_method(background: Background) -> None:
-    assert requests.get(f"{background.api}/nothing", timeout=5).status_code == 404
-    assert requests.delete(f"{background.api}/proxies", timeout=5).status_code == 405
+def test_unknown_route_and_method_are_json_errors(background: Background) -> None:
+    missing = requests.get(f"{background.api}/nothing", timeout=5)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not found", "status": 404}
+    wrong = requests.delete(f"{background.api}/proxies", timeout=5)
+    assert wrong.status_code == 405
+    assert wrong.json() == {"error": "method not allowed", "status": 405}
+    assert "POST" in wrong.headers["Allow"]
