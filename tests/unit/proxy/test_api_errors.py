@@ -66,6 +66,24 @@ def test_negative_values(survivor: ProxyUnderTest, type_: str, attribute: str) -
     assert f"'{attribute}' must be >= 0" in _error(response, 400)
 
 
+@pytest.mark.parametrize(
+    ("type_", "attribute"),
+    [("latency", "latency"), ("timeout", "timeout"), ("slow_close", "delay"), ("slicer", "delay")],
+)
+def test_values_beyond_int64_are_a_400(
+    survivor: ProxyUnderTest, type_: str, attribute: str
+) -> None:
+    # 10**400 ms used to pass, and then fail on the first connection: ms / 1000 overflows.
+    base = {"average_size": 1} if type_ == "slicer" else {}
+    too_big = {**base, attribute: 10**400}
+    response = _post_toxic(survivor, {"type": type_, "attributes": too_big})
+    assert "must be <= 9223372036854775807" in _error(response, 400)
+    largest = {**base, attribute: 2**63 - 1}
+    allowed = _post_toxic(survivor, {"type": type_, "attributes": largest})
+    assert allowed.status_code == 200, allowed.text
+    requests.delete(f"{survivor.api}/proxies/{survivor.name}/toxics/{type_}_downstream", timeout=5)
+
+
 def test_toxicity_out_of_range(survivor: ProxyUnderTest) -> None:
     response = _post_toxic(survivor, {"type": "latency", "toxicity": 1.5})
     assert "toxicity" in _error(response, 400)
