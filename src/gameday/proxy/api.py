@@ -7,18 +7,33 @@ Only aiohttp APIs that exist in aiohttp 3.8 are used (Debian bookworm's python3-
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .errors import ApiError, PopulateError, bad_request, http_error, internal_error
+from .errors import (
+    ApiError,
+    PopulateError,
+    bad_request,
+    body_timeout,
+    body_too_large,
+    http_error,
+    internal_error,
+)
+from .limits import Limits
 from .proxy import ProxyCollection
 from .responses import error_response, json_response
 from .specs import parse_proxy_specs
 
-__all__ = ["TOXIPROXY_VERSION", "Api", "build_app"]
+if TYPE_CHECKING:
+    # Only for annotations: aiohttp 3.8 has no typedefs.Middleware.
+    from aiohttp.typedefs import Middleware
+
+__all__ = ["TOXIPROXY_VERSION", "Api", "Handler", "build_app"]
 
 # The Toxiproxy release whose API this server follows; clients may compare versions.
 TOXIPROXY_VERSION = "2.12.0"
@@ -51,9 +66,16 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(internal_error())
 
 
-async def _body(request: web.Request) -> object:
+async def _read_json(request: web.Request, limits: Limits) -> object:
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        raise body_too_large(limits.max_body_bytes)  # said at once, not after reading it
     try:
-        raw = await request.read()
+        # The headers are in (guard.py timed them); the body has a deadline of its own.
+        raw = await asyncio.wait_for(request.read(), limits.body_timeout_s)
+    except TimeoutError:
+        raise body_timeout(limits.body_timeout_s) from None
+    except web.HTTPRequestEntityTooLarge:  # chunked, beyond client_max_size
+        raise body_too_large(limits.max_body_bytes) from None
     except web.RequestPayloadError as exc:  # e.g. a broken chunked encoding
         raise bad_request(f"cannot read the body: {exc}") from None
     if not raw.strip():
@@ -69,8 +91,12 @@ async def _body(request: web.Request) -> object:
 class Api:
     """The handlers, bound to the proxies they read and change."""
 
-    def __init__(self, collection: ProxyCollection) -> None:
+    def __init__(self, collection: ProxyCollection, limits: Limits) -> None:
         self.collection = collection
+        self.limits = limits
+
+    async def _body(self, request: web.Request) -> object:
+        return await _read_json(request, self.limits)
 
     async def reset(self, request: web.Request) -> web.Response:
         await self.collection.reset()
@@ -80,16 +106,18 @@ class Api:
         return json_response({proxy.name: proxy.to_json() for proxy in self.collection.all()})
 
     async def proxy_create(self, request: web.Request) -> web.Response:
-        spec = parse_proxy_specs(await _body(request), single=True, policy=self.collection.policy)[
-            0
-        ]
+        spec = parse_proxy_specs(
+            await self._body(request), single=True, policy=self.collection.policy
+        )[0]
         proxy = await self.collection.add(spec)
         return json_response(proxy.to_json(), status=201)
 
     async def populate(self, request: web.Request) -> web.Response:
         collection = self.collection
         try:
-            specs = parse_proxy_specs(await _body(request), single=False, policy=collection.policy)
+            specs = parse_proxy_specs(
+                await self._body(request), single=False, policy=collection.policy
+            )
             proxies = await collection.populate(specs)
         except PopulateError as error:
             # Populate answers an error with the proxies it created alongside, as Toxiproxy.
@@ -106,7 +134,7 @@ class Api:
         collection = self.collection
         name = request.match_info["proxy"]
         collection.get(name)  # 404 before looking at the body, as Toxiproxy
-        proxy = await collection.update(name, await _body(request))
+        proxy = await collection.update(name, await self._body(request))
         return json_response(proxy.to_json())
 
     async def proxy_delete(self, request: web.Request) -> web.Response:
@@ -119,7 +147,7 @@ class Api:
 
     async def toxic_create(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
-        toxic = proxy.add_toxic(await _body(request))
+        toxic = proxy.add_toxic(await self._body(request))
         return json_response(toxic.to_json())
 
     async def toxic_show(self, request: web.Request) -> web.Response:
@@ -129,7 +157,7 @@ class Api:
     async def toxic_update(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
         proxy.get_toxic(request.match_info["toxic"])
-        toxic = proxy.update_toxic(request.match_info["toxic"], await _body(request))
+        toxic = proxy.update_toxic(request.match_info["toxic"], await self._body(request))
         return json_response(toxic.to_json())
 
     async def toxic_delete(self, request: web.Request) -> web.Response:
@@ -165,7 +193,11 @@ class Api:
         ]
 
 
-def build_app(collection: ProxyCollection) -> web.Application:
-    app = web.Application(middlewares=[_errors])
-    app.add_routes(Api(collection).routes())
+def build_app(
+    collection: ProxyCollection, limits: Limits, first: Sequence[Middleware] = ()
+) -> web.Application:
+    """The API's application; ``first`` middlewares run before every other (httpd.py)."""
+    middlewares: list[Middleware] = [*first, _errors]
+    app = web.Application(middlewares=middlewares, client_max_size=limits.max_body_bytes)
+    app.add_routes(Api(collection, limits).routes())
     return app

@@ -16,6 +16,8 @@ __all__ = [
     "ConfigError",
     "PopulateError",
     "bad_request",
+    "body_timeout",
+    "body_too_large",
     "http_error",
     "internal_error",
     "invalid_address",
@@ -28,6 +30,7 @@ __all__ = [
     "proxy_exists",
     "proxy_not_found",
     "shorten",
+    "too_many_proxies",
     "toxic_exists",
     "toxic_not_found",
 ]
@@ -86,6 +89,18 @@ def not_allowed(what: str, address: str, reason: str, option: str) -> ApiError:
 
 def invalid_name(what: str, name: str, reason: str) -> ApiError:
     return ApiError(f"{what} name {shorten(name)} {reason}", 400)
+
+
+def too_many_proxies(limit: int) -> ApiError:
+    return ApiError(f"too many proxies: the server holds at most {limit}", 400)
+
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(f"request body too large: at most {limit} bytes", 413)
+
+
+def body_timeout(seconds: float) -> ApiError:
+    return ApiError(f"request body not received within {seconds:g} s", 408)
 
 
 def http_error(status: int, reason: str) -> ApiError:

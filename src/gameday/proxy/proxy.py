@@ -21,15 +21,21 @@ from .errors import (
     proxy_exists,
     proxy_not_found,
     shorten,
+    too_many_proxies,
     toxic_not_found,
 )
+from .limits import Limits
 from .link import Connection, Side
 from .specs import DEFAULT_LISTEN, ProxySpec, parse_proxy_specs
+from .throttle import Throttle
 from .toxics.wrapper import Direction, Toxic, parse_toxic, parse_toxic_update
 
 __all__ = ["Proxy", "ProxyCollection"]
 
 log = logging.getLogger(__name__)
+# A dial fails for every client of a proxy whose upstream is down or while the process is
+# out of file descriptors: one line per proxy per interval says it.
+_dial_log = Throttle(log)
 
 
 class Proxy:
@@ -178,7 +184,14 @@ class Proxy:
             host, port = split_host_port(self.upstream)
             _, upstream = await loop.create_connection(Side, host, port)
         except (OSError, ApiError) as exc:
-            log.warning("proxy %s: cannot reach upstream %s: %s", self.name, self.upstream, exc)
+            _dial_log.log(
+                logging.WARNING,
+                self.name,
+                "proxy %s: cannot reach upstream %s: %s",
+                self.name,
+                self.upstream,
+                exc,
+            )
             connection.close()
             return
         if connection.closed:
@@ -191,9 +204,15 @@ class Proxy:
 class ProxyCollection:
     """All proxies by name; what the API reads and changes."""
 
-    def __init__(self, rng: random.Random, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        policy: Policy | None = None,
+        max_proxies: int = Limits.max_proxies,
+    ) -> None:
         self._rng = rng
         self.policy = policy or Policy()
+        self.max_proxies = max_proxies
         self._proxies: dict[str, Proxy] = {}
 
     def all(self) -> list[Proxy]:
@@ -208,6 +227,8 @@ class ProxyCollection:
     async def add(self, spec: ProxySpec) -> Proxy:
         if spec.name in self._proxies:
             raise proxy_exists()
+        if len(self._proxies) >= self.max_proxies:
+            raise too_many_proxies(self.max_proxies)
         proxy = Proxy(spec, self._rng)
         if spec.enabled:
             await proxy.start()
@@ -245,6 +266,9 @@ class ProxyCollection:
             if spec.name in seen:
                 raise bad_request(f"duplicate proxy name {shorten(spec.name)}")
             seen.add(spec.name)
+        added = sum(1 for name in seen if name not in self._proxies)
+        if len(self._proxies) + added > self.max_proxies:
+            raise too_many_proxies(self.max_proxies)  # before any change
         result: list[Proxy] = []
         for spec in specs:
             try:

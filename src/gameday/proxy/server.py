@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .addresses import Policy, check_listen, join_host_port
-from .api import build_app
 from .errors import ApiError, ConfigError
 from .httpd import ApiServer, start_api
+from .limits import Limits
 from .proxy import ProxyCollection
 from .specs import parse_proxy_specs
+from .throttle import Throttle, quiet_accept_errors
 
 __all__ = ["RunningServer", "run_server", "serve"]
 
@@ -54,14 +55,17 @@ async def run_server(
     seed: int | None = None,
     allow_remote: bool = False,
     allow_public_upstreams: bool = False,
+    limits: Limits | None = None,
 ) -> RunningServer:
     """Start the API on ``host:port`` and the proxies of ``config``; return at once.
 
     ``seed`` fixes the random choices (toxicity, jitter, slice sizes) for reproducible tests.
     ``allow_remote`` lets the API and the proxies listen beyond loopback, and
     ``allow_public_upstreams`` lets proxies forward to public addresses (see addresses.py).
+    ``limits`` bounds what the server takes on (limits.py); tests make them small.
     Raises ``ConfigError`` if the config file cannot be read or its proxies cannot start.
     """
+    limits = limits or Limits()
     policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
     try:
         api_address = check_listen(join_host_port(host, port), policy, "API address")
@@ -76,11 +80,11 @@ async def run_server(
         )
     if not api_address.loopback:
         log.warning("the API listens on %s: anyone who reaches it can change the proxies", host)
-    proxies = ProxyCollection(random.Random(seed), policy)
+    proxies = ProxyCollection(random.Random(seed), policy, limits.max_proxies)
     if config is not None:
         await _populate_from_file(proxies, config)
     sock = socket.create_server((host, port), backlog=128)
-    api = await start_api(build_app(proxies), sock)
+    api = await start_api(proxies, sock, limits)
     bound_host, bound_port = sock.getsockname()[:2]
     return RunningServer(bound_host, bound_port, proxies, api)
 
@@ -107,7 +111,26 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _raise_file_limit() -> None:
+    """Let the process open as many files as the hard limit allows, as Go does for every
+    program (Toxiproxy among them): each proxy holds a listening socket and each connection
+    two more, and the usual soft limit of 1024 ends well before a thousand proxies."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):  # e.g. beyond the kernel's nr_open
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 async def _serve_until_signalled(host: str, port: int, config: Path | None, policy: Policy) -> None:
+    loop = asyncio.get_running_loop()
+    # Out of descriptors, asyncio logs accept()'s EMFILE with a traceback, every second for
+    # every listener: one line per interval instead (throttle.py).
+    loop.set_exception_handler(quiet_accept_errors(Throttle(log)))
     server = await run_server(
         host,
         port,
@@ -117,7 +140,6 @@ async def _serve_until_signalled(host: str, port: int, config: Path | None, poli
     )
     log.info("API listening on %s", server.api_url)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
@@ -137,5 +159,6 @@ def serve(
 ) -> None:
     """Run the server until SIGINT or SIGTERM. Raises ``ConfigError`` for a bad config."""
     _install_uvloop()
+    _raise_file_limit()
     policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
     asyncio.run(_serve_until_signalled(host, port, config, policy))
