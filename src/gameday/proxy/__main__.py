@@ -9,12 +9,11 @@ unless ``--allow-remote`` says otherwise (in a container, where 0.0.0.0 is the a
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from .errors import ConfigError
-from .server import serve
+from .errors import StartupError
+from .server import LOG_LEVELS, configure_logging, serve
 
 __all__ = ["main"]
 
@@ -37,11 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let proxies forward to public addresses, not only to names and local ones",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
         serve(
             args.host,
@@ -50,12 +47,12 @@ def main(argv: list[str] | None = None) -> int:
             allow_remote=args.allow_remote,
             allow_public_upstreams=args.allow_public_upstreams,
         )
-    except ConfigError as exc:
-        print(f"gameday proxy: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"gameday proxy: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 3
+    except StartupError as exc:
+        # One line and the exit code of gameday's own errors: 2 bad input, 3 the machine.
+        print(f"gameday proxy: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # before the signal handlers are in place
+        return 130
     return 0
 
 

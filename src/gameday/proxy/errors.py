@@ -1,10 +1,12 @@
-"""Errors of the proxy's HTTP API, each a named value with the HTTP status Toxiproxy uses.
+"""Errors of the proxy: those of its HTTP API, each a named value with the HTTP status
+Toxiproxy uses, and those that keep the server from starting, each with its exit code.
 
 The API layer turns an ``ApiError`` into Toxiproxy's error body
 ``{"error": "...", "status": N}``. Bad input is always a 4xx; only a listen address the
 machine cannot bind is a 500, as in Toxiproxy (the request was fine, the machine was not),
-and a bug. This module is not gameday's error hierarchy: the proxy
-package stands alone (it is copied into an image without the rest of gameday).
+and a bug. This module is not gameday's error hierarchy: the proxy package stands alone
+(it is copied into an image without the rest of gameday), so ``StartupError`` carries its
+exit code the way ``gameday.errors`` does: 2 for bad input, 3 for the environment.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 __all__ = [
     "ApiError",
     "ConfigError",
+    "ListenError",
     "PopulateError",
+    "StartupError",
     "bad_request",
     "body_timeout",
     "body_too_large",
@@ -54,8 +58,23 @@ class PopulateError(ApiError):
         self.created = list(created)
 
 
-class ConfigError(Exception):
-    """The proxies config file given at start-up cannot be used."""
+class StartupError(Exception):
+    """The server cannot start; ``exit_code`` says whose fault it is."""
+
+    exit_code = 3
+
+
+class ConfigError(StartupError):
+    """An option or the proxies config file given at start-up cannot be used: bad input."""
+
+    exit_code = 2
+
+
+class ListenError(StartupError):
+    """An address of the server (its API, or a proxy of its config) cannot be bound: the
+    machine's doing (address in use, not local), not the input's."""
+
+    exit_code = 3
 
 
 def shorten(value: str, limit: int = 80) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 
 from .addresses import Policy, join_host_port, split_host_port
 from .errors import (
@@ -71,7 +73,7 @@ class Proxy:
                 lambda: Side(self._accepted), host or None, port, backlog=1024
             )
         except OSError as exc:
-            raise listen_failed(self.listen, exc.strerror or str(exc)) from exc
+            raise listen_failed(self.listen, _reason(exc)) from exc
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
         self.listen = join_host_port(bound_host, bound_port)
         self.enabled = True
@@ -199,6 +201,14 @@ class Proxy:
             return
         chains = {direction: self._chain(direction) for direction in Direction}
         connection.connected(upstream, chains, self._rng)
+
+
+def _reason(exc: OSError) -> str:
+    # asyncio's create_server wraps the errno's text in "error while attempting to bind
+    # on address (...)"; Toxiproxy says only "address already in use".
+    if isinstance(exc, socket.gaierror) or not exc.errno:
+        return str(exc.strerror or exc)
+    return os.strerror(exc.errno)
 
 
 class ProxyCollection:

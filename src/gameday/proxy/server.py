@@ -8,25 +8,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import logging
+import os
 import random
 import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .addresses import Policy, check_listen, join_host_port
-from .errors import ApiError, ConfigError
+from .addresses import Address, Policy, check_listen, join_host_port
+from .config import load_config
+from .errors import ApiError, ConfigError, ListenError
 from .httpd import ApiServer, start_api
 from .limits import Limits
 from .proxy import ProxyCollection
-from .specs import parse_proxy_specs
+from .specs import ProxySpec
 from .throttle import Throttle, quiet_accept_errors
 
-__all__ = ["RunningServer", "run_server", "serve"]
+__all__ = ["LOG_LEVELS", "RunningServer", "configure_logging", "run_server", "serve"]
 
 log = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure_logging(level: str) -> None:
+    """The log of ``serve``, on stderr, for both of its commands."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @dataclass
@@ -63,14 +71,13 @@ async def run_server(
     ``allow_remote`` lets the API and the proxies listen beyond loopback, and
     ``allow_public_upstreams`` lets proxies forward to public addresses (see addresses.py).
     ``limits`` bounds what the server takes on (limits.py); tests make them small.
-    Raises ``ConfigError`` if the config file cannot be read or its proxies cannot start.
+    Raises ``ConfigError`` for a bad option or config file (bad input), ``ListenError`` if
+    the API or a proxy of the config cannot listen (the machine).
     """
     limits = limits or Limits()
     policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
-    try:
-        api_address = check_listen(join_host_port(host, port), policy, "API address")
-    except ApiError as exc:
-        raise ConfigError(exc.message) from None
+    api_address = _check_api_address(host, port, policy)
+    specs = load_config(config, policy) if config is not None else []
     if allow_remote:
         # An explicit choice, and one to see in the log: whoever reaches a remote listener
         # gets through the proxy, and whoever reaches the API can inject faults.
@@ -81,25 +88,42 @@ async def run_server(
     if not api_address.loopback:
         log.warning("the API listens on %s: anyone who reaches it can change the proxies", host)
     proxies = ProxyCollection(random.Random(seed), policy, limits.max_proxies)
-    if config is not None:
-        await _populate_from_file(proxies, config)
-    sock = socket.create_server((host, port), backlog=128)
-    api = await start_api(proxies, sock, limits)
+    try:
+        await _populate(proxies, specs, config)
+        sock = _listen(host, port)
+        api = await start_api(proxies, sock, limits)
+    except BaseException:
+        await proxies.close()
+        raise
     bound_host, bound_port = sock.getsockname()[:2]
     return RunningServer(bound_host, bound_port, proxies, api)
 
 
-async def _populate_from_file(proxies: ProxyCollection, config: Path) -> None:
+def _check_api_address(host: str, port: int, policy: Policy) -> Address:
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"API port {port} is out of range: it must be 0..65535")
     try:
-        # Read once at start-up, before anything is served: blocking here is harmless.
-        body = json.loads(config.read_text(encoding="utf-8"))  # noqa: ASYNC240
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read proxies config {config}: {exc}") from exc
-    try:
-        await proxies.populate(parse_proxy_specs(body, single=False, policy=proxies.policy))
+        return check_listen(join_host_port(host, port), policy, "API address")
     except ApiError as exc:
-        await proxies.close()
-        raise ConfigError(f"proxies config {config}: {exc.message}") from exc
+        raise ConfigError(exc.message) from None
+
+
+async def _populate(proxies: ProxyCollection, specs: list[ProxySpec], config: Path | None) -> None:
+    try:
+        await proxies.populate(specs)
+    except ApiError as exc:
+        # The specs were checked already: what is left is an address the machine refuses.
+        raise ListenError(f"proxies config {config}: {exc.message}") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port), backlog=128)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if isinstance(exc, socket.gaierror):
+            reason = f"cannot resolve the host: {exc.strerror or exc}"
+        raise ListenError(f"cannot listen on {join_host_port(host, port)}: {reason}") from None
 
 
 def _install_uvloop() -> None:
@@ -157,7 +181,8 @@ def serve(
     allow_remote: bool = False,
     allow_public_upstreams: bool = False,
 ) -> None:
-    """Run the server until SIGINT or SIGTERM. Raises ``ConfigError`` for a bad config."""
+    """Run the server until SIGINT or SIGTERM. Raises ``StartupError`` (errors.py) if it
+    cannot start: ``ConfigError`` for bad input, ``ListenError`` for the machine."""
     _install_uvloop()
     _raise_file_limit()
     policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
