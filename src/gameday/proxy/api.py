@@ -66,6 +66,22 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(internal_error())
 
 
+async def _json_errors(request: web.Request, response: web.StreamResponse) -> None:
+    """The last word on every answer: one that aiohttp makes itself, outside every
+    middleware (417 for an unknown Expect header, before the handler runs), is still an
+    error in Toxiproxy's JSON. Called as each answer is prepared, before its head is sent."""
+    if response.status < 400 or not isinstance(response, web.Response):
+        return
+    if response.content_type == "application/json":
+        return
+    message = (response.text or "").strip() or (response.reason or "error").lower()
+    body = (json.dumps({"error": message, "status": response.status}) + "\n").encode()
+    response.body = body
+    response.content_type = "application/json"
+    # Said outright: aiohttp may have set the old body's length, or may count none.
+    response.headers["Content-Length"] = str(len(body))
+
+
 async def _read_json(request: web.Request, limits: Limits) -> object:
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise body_too_large(limits.max_body_bytes)  # said at once, not after reading it
@@ -199,5 +215,6 @@ def build_app(
     """The API's application; ``first`` middlewares run before every other (httpd.py)."""
     middlewares: list[Middleware] = [*first, _errors]
     app = web.Application(middlewares=middlewares, client_max_size=limits.max_body_bytes)
+    app.on_response_prepare.append(_json_errors)
     app.add_routes(Api(collection, limits).routes())
     return app

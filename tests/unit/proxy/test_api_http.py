@@ -103,3 +103,10 @@ def test_unknown_route_and_method_are_json_errors(background: Background) -> Non
     assert wrong.status_code == 405
     assert wrong.json() == {"error": "method not allowed", "status": 405}
     assert "POST" in wrong.headers["Allow"]
+
+
+def test_an_unknown_expect_header_is_a_json_error(background: Background) -> None:
+    # aiohttp answers this before any middleware runs (found by test_api_properties).
+    response = requests.get(f"{background.api}/version", headers={"Expect": "x"}, timeout=5)
+    assert response.status_code == 417
+    assert response.json() == {"error": "Unknown Expect: x", "status": 417}
