@@ -61,6 +61,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if "Allow" in exc.headers:  # 405 says which methods the path takes
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except ConnectionError:
+        raise  # the client left mid-request: aiohttp drops the connection, quietly
     except Exception:
         log.exception("API: %s %s failed", request.method, request.path)
         return error_response(internal_error())

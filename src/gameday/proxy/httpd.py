@@ -71,7 +71,12 @@ class ApiHandler(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        if status >= 500:
+        if isinstance(exc, ConnectionError):
+            # The client left mid-request (the middleware lets this through): nobody to
+            # answer and nothing wrong here.
+            log.debug("API: the client left before its request was answered: %s", exc)
+            error = internal_error()
+        elif status >= 500:
             # Not bad input: aiohttp calls this for an exception outside every handler.
             log.error("API: error handling a request", exc_info=exc)
             error = internal_error()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -257,3 +258,15 @@ def test_populate_that_fails_part_way_lists_what_it_created(
         assert "made" in listed and "blocked" not in listed and "never" not in listed
     finally:
         requests.delete(f"{background.api}/proxies/made", timeout=5)
+
+
+def test_a_client_that_leaves_mid_body_is_no_traceback(
+    survivor: ProxyUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with caplog.at_level(logging.DEBUG):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            time.sleep(0.2)  # the handler is reading the body now
+        time.sleep(0.2)  # and learns that the client is gone
+    assert not [record for record in caplog.records if record.exc_info]
