@@ -492,14 +492,50 @@ def proxy() -> None:
 
 
 @proxy.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8474, show_default=True)
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-def proxy_serve(host: str, port: int, config: Path | None) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the HTTP API.")
+@click.option("--port", default=8474, show_default=True, help="Port of the HTTP API.")
+@click.option(
+    "--config", type=click.Path(path_type=Path), help="JSON list of proxies to create at start."
+)
+@click.option(
+    "--allow-remote", is_flag=True, help="Let the API and the proxies listen beyond loopback."
+)
+@click.option(
+    "--allow-public-upstreams",
+    is_flag=True,
+    help="Let proxies forward to public addresses, not only to names and local ones.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
+def proxy_serve(
+    host: str,
+    port: int,
+    config: Path | None,
+    allow_remote: bool,
+    allow_public_upstreams: bool,
+    log_level: str,
+) -> None:
     """Serve Toxiproxy's HTTP API and its proxies."""
-    from gameday.proxy import serve
+    from gameday.errors import EnvironmentProblem
+    from gameday.proxy import StartupError, configure_logging, serve
 
-    serve(host, port, config)
+    configure_logging(log_level.upper())
+    try:
+        serve(
+            host,
+            port,
+            config,
+            allow_remote=allow_remote,
+            allow_public_upstreams=allow_public_upstreams,
+        )
+    except StartupError as exc:
+        # The proxy package stands alone; its errors become gameday's here (exit 2 or 3).
+        error = InputError if exc.exit_code == InputError.exit_code else EnvironmentProblem
+        raise error(str(exc)) from exc
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

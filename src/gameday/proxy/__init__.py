@@ -15,7 +15,18 @@ on its own.
 from __future__ import annotations
 
 from .api import TOXIPROXY_VERSION
-from .errors import ApiError, ConfigError
-from .server import RunningServer, run_server, serve
+from .errors import ApiError, ConfigError, ListenError, StartupError
+from .server import LOG_LEVELS, RunningServer, configure_logging, run_server, serve
 
-__all__ = ["TOXIPROXY_VERSION", "ApiError", "ConfigError", "RunningServer", "run_server", "serve"]
+__all__ = [
+    "LOG_LEVELS",
+    "TOXIPROXY_VERSION",
+    "ApiError",
+    "ConfigError",
+    "ListenError",
+    "RunningServer",
+    "StartupError",
+    "configure_logging",
+    "run_server",
+    "serve",
+]

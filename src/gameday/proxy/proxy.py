@@ -8,51 +8,36 @@ request reaches every live connection before the response is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import random
-from dataclasses import dataclass
+import socket
 
+from .addresses import Policy, join_host_port, split_host_port
 from .errors import (
     ApiError,
+    PopulateError,
     bad_request,
     listen_failed,
-    missing_field,
     proxy_exists,
     proxy_not_found,
+    shorten,
+    too_many_proxies,
     toxic_not_found,
 )
+from .limits import Limits
 from .link import Connection, Side
+from .specs import DEFAULT_LISTEN, ProxySpec, parse_proxy_specs
+from .throttle import Throttle
 from .toxics.wrapper import Direction, Toxic, parse_toxic, parse_toxic_update
 
-__all__ = ["Proxy", "ProxyCollection", "ProxySpec", "parse_proxy_specs"]
+__all__ = ["Proxy", "ProxyCollection"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LISTEN = "127.0.0.1:0"
-
-
-@dataclass(frozen=True)
-class ProxySpec:
-    """A proxy as the API and the config file describe it."""
-
-    name: str
-    listen: str
-    upstream: str
-    enabled: bool = True
-
-
-def split_host_port(address: str) -> tuple[str, int]:
-    """'host:port' or '[v6]:port' -> (host, port), as Go's net.SplitHostPort."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise bad_request(f"address {address!r}: missing port in address")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
-
-
-def join_host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+# A dial fails for every client of a proxy whose upstream is down or while the process is
+# out of file descriptors: one line per proxy per interval says it.
+_dial_log = Throttle(log)
 
 
 class Proxy:
@@ -88,7 +73,7 @@ class Proxy:
                 lambda: Side(self._accepted), host or None, port, backlog=1024
             )
         except OSError as exc:
-            raise listen_failed(self.listen, exc.strerror or str(exc)) from exc
+            raise listen_failed(self.listen, _reason(exc)) from exc
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
         self.listen = join_host_port(bound_host, bound_port)
         self.enabled = True
@@ -111,16 +96,32 @@ class Proxy:
             await server.wait_closed()
 
     async def update(self, spec: ProxySpec) -> None:
-        if spec.listen != self.listen or spec.upstream != self.upstream:
-            was_enabled = self.enabled
+        """Move the proxy to ``spec``'s listen and upstream, and enable or disable it.
+
+        ``spec`` is checked already (specs.py), so what can still fail is binding the new
+        address; then the proxy goes back to where it was, and listens there again if it
+        did, so that a refused update changes nothing.
+        """
+        before = (self.listen, self.upstream, self.enabled)
+        moved = spec.listen != self.listen or spec.upstream != self.upstream
+        if moved:
+            # Toxiproxy closes the connections of a proxy that moves, even to the same port.
             await self.stop()
-            self.listen, self.upstream = spec.listen or DEFAULT_LISTEN, spec.upstream
-            if was_enabled and spec.enabled:
+            self.listen, self.upstream = spec.listen, spec.upstream
+        try:
+            if spec.enabled:
                 await self.start()
-        if spec.enabled and not self.enabled:
-            await self.start()
-        elif not spec.enabled and self.enabled:
-            await self.stop()
+            else:
+                await self.stop()
+        except ApiError:
+            if moved:
+                self.listen, self.upstream = before[0], before[1]
+                if before[2]:
+                    # Best effort: the old port was ours a moment ago; if it was taken in
+                    # between, the proxy stays disabled (and a reset tries again).
+                    with contextlib.suppress(ApiError):
+                        await self.start()
+            raise
 
     def add_toxic(self, body: object) -> Toxic:
         toxic = parse_toxic(body, lambda name: self._find(name) is not None)
@@ -185,7 +186,14 @@ class Proxy:
             host, port = split_host_port(self.upstream)
             _, upstream = await loop.create_connection(Side, host, port)
         except (OSError, ApiError) as exc:
-            log.warning("proxy %s: cannot reach upstream %s: %s", self.name, self.upstream, exc)
+            _dial_log.log(
+                logging.WARNING,
+                self.name,
+                "proxy %s: cannot reach upstream %s: %s",
+                self.name,
+                self.upstream,
+                exc,
+            )
             connection.close()
             return
         if connection.closed:
@@ -195,48 +203,26 @@ class Proxy:
         connection.connected(upstream, chains, self._rng)
 
 
-def parse_proxy_specs(body: object, *, single: bool) -> list[ProxySpec]:
-    """Proxies from a create body (one object) or a populate body (a list)."""
-    items: list[object]
-    if single:
-        if not isinstance(body, dict):
-            raise bad_request("expected a JSON object")
-        items = [body]
-    else:
-        if not isinstance(body, list):
-            raise bad_request("expected a JSON array of proxies")
-        items = body
-    specs = []
-    for index, item in enumerate(items, start=1):
-        where = "" if single else f" at proxy {index}"
-        if not isinstance(item, dict):
-            raise bad_request(f"expected a JSON object{where}")
-        fields = {}
-        for key in ("name", "listen", "upstream"):
-            value = item.get(key, "")
-            if value is None:
-                value = ""
-            if not isinstance(value, str):
-                raise bad_request(f"field {key!r}{where} must be a string")
-            fields[key] = value
-        enabled = item.get("enabled", True)
-        if enabled is None:
-            enabled = True
-        if not isinstance(enabled, bool):
-            raise bad_request(f"field 'enabled'{where} must be a boolean")
-        if not fields["name"]:
-            raise missing_field(f"name{where}")
-        if not fields["upstream"]:
-            raise missing_field(f"upstream{where}")
-        specs.append(ProxySpec(fields["name"], fields["listen"], fields["upstream"], enabled))
-    return specs
+def _reason(exc: OSError) -> str:
+    # asyncio's create_server wraps the errno's text in "error while attempting to bind
+    # on address (...)"; Toxiproxy says only "address already in use".
+    if isinstance(exc, socket.gaierror) or not exc.errno:
+        return str(exc.strerror or exc)
+    return os.strerror(exc.errno)
 
 
 class ProxyCollection:
     """All proxies by name; what the API reads and changes."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        policy: Policy | None = None,
+        max_proxies: int = Limits.max_proxies,
+    ) -> None:
         self._rng = rng
+        self.policy = policy or Policy()
+        self.max_proxies = max_proxies
         self._proxies: dict[str, Proxy] = {}
 
     def all(self) -> list[Proxy]:
@@ -251,6 +237,8 @@ class ProxyCollection:
     async def add(self, spec: ProxySpec) -> Proxy:
         if spec.name in self._proxies:
             raise proxy_exists()
+        if len(self._proxies) >= self.max_proxies:
+            raise too_many_proxies(self.max_proxies)
         proxy = Proxy(spec, self._rng)
         if spec.enabled:
             await proxy.start()
@@ -268,7 +256,7 @@ class ProxyCollection:
             "enabled": proxy.enabled,
             **{k: v for k, v in body.items() if k != "name"},
         }
-        await proxy.update(parse_proxy_specs(merged, single=True)[0])
+        await proxy.update(parse_proxy_specs(merged, single=True, policy=self.policy)[0])
         return proxy
 
     async def remove(self, name: str) -> None:
@@ -278,27 +266,57 @@ class ProxyCollection:
 
     async def populate(self, specs: list[ProxySpec]) -> list[Proxy]:
         """Create or replace proxies, as Toxiproxy's populate: a proxy of the same name,
-        listen and upstream is kept as it is; any other is replaced."""
-        names = [spec.name for spec in specs]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate is not None:
-            raise bad_request(f"duplicate proxy name {duplicate!r}")
-        result = []
+        listen and upstream is kept as it is; any other is replaced.
+
+        The specs are checked already; a proxy that cannot listen stops the populate there,
+        and the proxies done before it stay (``PopulateError.created``), as in Toxiproxy.
+        """
+        seen: set[str] = set()
         for spec in specs:
-            existing = self._proxies.get(spec.name)
-            if existing is not None:
-                if existing.listen == spec.listen and existing.upstream == spec.upstream:
-                    result.append(existing)
-                    continue
-                await self.remove(spec.name)
-            result.append(await self.add(spec))
+            if spec.name in seen:
+                raise bad_request(f"duplicate proxy name {shorten(spec.name)}")
+            seen.add(spec.name)
+        added = sum(1 for name in seen if name not in self._proxies)
+        if len(self._proxies) + added > self.max_proxies:
+            raise too_many_proxies(self.max_proxies)  # before any change
+        result: list[Proxy] = []
+        for spec in specs:
+            try:
+                result.append(await self._add_or_replace(spec))
+            except ApiError as error:
+                raise PopulateError(error, [proxy.to_json() for proxy in result]) from error
         return result
 
+    async def _add_or_replace(self, spec: ProxySpec) -> Proxy:
+        existing = self._proxies.get(spec.name)
+        if existing is not None:
+            if existing.listen == spec.listen and existing.upstream == spec.upstream:
+                return existing
+            await self.remove(spec.name)
+        return await self.add(spec)
+
     async def reset(self) -> None:
-        """Enable every proxy and remove every toxic."""
+        """Remove every toxic and enable every proxy, as Toxiproxy's reset.
+
+        A drill's clean-up relies on this to take its faults away, so one proxy that cannot
+        listen again (its port taken meanwhile) must not keep the toxics of the others:
+        every toxic goes first, every proxy is tried, and then the failures are reported.
+        """
+        failures: list[tuple[Proxy, ApiError]] = []
         for proxy in self._proxies.values():
-            await proxy.start()
             proxy.remove_all_toxics()
+        for proxy in self._proxies.values():
+            try:
+                await proxy.start()
+            except ApiError as error:
+                failures.append((proxy, error))
+        if failures:
+            shown = "; ".join(f"proxy {p.name}: {e.message}" for p, e in failures[:3])
+            more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+            raise ApiError(
+                f"every toxic was removed, but not every proxy could be enabled: {shown}{more}",
+                failures[0][1].status,
+            )
 
     async def close(self) -> None:
         for proxy in self._proxies.values():

@@ -8,23 +8,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import logging
+import os
 import random
 import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
+from .addresses import Address, Policy, check_listen, join_host_port
+from .config import load_config
+from .errors import ApiError, ConfigError, ListenError
+from .httpd import ApiServer, start_api
+from .limits import Limits
+from .proxy import ProxyCollection
+from .specs import ProxySpec
+from .throttle import Throttle, quiet_accept_errors
 
-from .api import build_app
-from .errors import ApiError, ConfigError
-from .proxy import ProxyCollection, parse_proxy_specs
-
-__all__ = ["RunningServer", "run_server", "serve"]
+__all__ = ["LOG_LEVELS", "RunningServer", "configure_logging", "run_server", "serve"]
 
 log = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure_logging(level: str) -> None:
+    """The log of ``serve``, on stderr, for both of its commands."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @dataclass
@@ -34,14 +44,14 @@ class RunningServer:
     api_host: str
     api_port: int
     proxies: ProxyCollection
-    _runner: web.AppRunner
+    _api: ApiServer
 
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        await self._api.stop()
         await self.proxies.close()
 
 
@@ -51,35 +61,69 @@ async def run_server(
     config: Path | None = None,
     *,
     seed: int | None = None,
+    allow_remote: bool = False,
+    allow_public_upstreams: bool = False,
+    limits: Limits | None = None,
 ) -> RunningServer:
     """Start the API on ``host:port`` and the proxies of ``config``; return at once.
 
     ``seed`` fixes the random choices (toxicity, jitter, slice sizes) for reproducible tests.
-    Raises ``ConfigError`` if the config file cannot be read or its proxies cannot start.
+    ``allow_remote`` lets the API and the proxies listen beyond loopback, and
+    ``allow_public_upstreams`` lets proxies forward to public addresses (see addresses.py).
+    ``limits`` bounds what the server takes on (limits.py); tests make them small.
+    Raises ``ConfigError`` for a bad option or config file (bad input), ``ListenError`` if
+    the API or a proxy of the config cannot listen (the machine).
     """
-    proxies = ProxyCollection(random.Random(seed))
-    if config is not None:
-        await _populate_from_file(proxies, config)
-    runner = web.AppRunner(build_app(proxies), access_log=None)
-    await runner.setup()
-    sock = socket.create_server((host, port), backlog=128)
-    site = web.SockSite(runner, sock)
-    await site.start()
-    bound_host, bound_port = sock.getsockname()[:2]
-    return RunningServer(bound_host, bound_port, proxies, runner)
-
-
-async def _populate_from_file(proxies: ProxyCollection, config: Path) -> None:
+    limits = limits or Limits()
+    policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
+    api_address = _check_api_address(host, port, policy)
+    specs = load_config(config, policy) if config is not None else []
+    if allow_remote:
+        # An explicit choice, and one to see in the log: whoever reaches a remote listener
+        # gets through the proxy, and whoever reaches the API can inject faults.
+        log.warning(
+            "--allow-remote: the API (%s) and proxies may listen beyond loopback",
+            join_host_port(host, port),
+        )
+    if not api_address.loopback:
+        log.warning("the API listens on %s: anyone who reaches it can change the proxies", host)
+    proxies = ProxyCollection(random.Random(seed), policy, limits.max_proxies)
     try:
-        # Read once at start-up, before anything is served: blocking here is harmless.
-        body = json.loads(config.read_text(encoding="utf-8"))  # noqa: ASYNC240
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read proxies config {config}: {exc}") from exc
-    try:
-        await proxies.populate(parse_proxy_specs(body, single=False))
-    except ApiError as exc:
+        await _populate(proxies, specs, config)
+        sock = _listen(host, port)
+        api = await start_api(proxies, sock, limits)
+    except BaseException:
         await proxies.close()
-        raise ConfigError(f"proxies config {config}: {exc.message}") from exc
+        raise
+    bound_host, bound_port = sock.getsockname()[:2]
+    return RunningServer(bound_host, bound_port, proxies, api)
+
+
+def _check_api_address(host: str, port: int, policy: Policy) -> Address:
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"API port {port} is out of range: it must be 0..65535")
+    try:
+        return check_listen(join_host_port(host, port), policy, "API address")
+    except ApiError as exc:
+        raise ConfigError(exc.message) from None
+
+
+async def _populate(proxies: ProxyCollection, specs: list[ProxySpec], config: Path | None) -> None:
+    try:
+        await proxies.populate(specs)
+    except ApiError as exc:
+        # The specs were checked already: what is left is an address the machine refuses.
+        raise ListenError(f"proxies config {config}: {exc.message}") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port), backlog=128)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if isinstance(exc, socket.gaierror):
+            reason = f"cannot resolve the host: {exc.strerror or exc}"
+        raise ListenError(f"cannot listen on {join_host_port(host, port)}: {reason}") from None
 
 
 def _install_uvloop() -> None:
@@ -91,11 +135,35 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def _serve_until_signalled(host: str, port: int, config: Path | None) -> None:
-    server = await run_server(host, port, config)
+def _raise_file_limit() -> None:
+    """Let the process open as many files as the hard limit allows, as Go does for every
+    program (Toxiproxy among them): each proxy holds a listening socket and each connection
+    two more, and the usual soft limit of 1024 ends well before a thousand proxies."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):  # e.g. beyond the kernel's nr_open
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+async def _serve_until_signalled(host: str, port: int, config: Path | None, policy: Policy) -> None:
+    loop = asyncio.get_running_loop()
+    # Out of descriptors, asyncio logs accept()'s EMFILE with a traceback, every second for
+    # every listener: one line per interval instead (throttle.py).
+    loop.set_exception_handler(quiet_accept_errors(Throttle(log)))
+    server = await run_server(
+        host,
+        port,
+        config,
+        allow_remote=policy.allow_remote,
+        allow_public_upstreams=policy.allow_public_upstreams,
+    )
     log.info("API listening on %s", server.api_url)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
@@ -105,7 +173,17 @@ async def _serve_until_signalled(host: str, port: int, config: Path | None) -> N
         await server.stop()
 
 
-def serve(host: str, port: int, config: Path | None) -> None:
-    """Run the server until SIGINT or SIGTERM. Raises ``ConfigError`` for a bad config."""
+def serve(
+    host: str,
+    port: int,
+    config: Path | None,
+    *,
+    allow_remote: bool = False,
+    allow_public_upstreams: bool = False,
+) -> None:
+    """Run the server until SIGINT or SIGTERM. Raises ``StartupError`` (errors.py) if it
+    cannot start: ``ConfigError`` for bad input, ``ListenError`` for the machine."""
     _install_uvloop()
-    asyncio.run(_serve_until_signalled(host, port, config))
+    _raise_file_limit()
+    policy = Policy(allow_remote=allow_remote, allow_public_upstreams=allow_public_upstreams)
+    asyncio.run(_serve_until_signalled(host, port, config, policy))

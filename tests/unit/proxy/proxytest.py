@@ -64,14 +64,17 @@ class Background:
         return f"127.0.0.1:{self.echo_port}"
 
 
-def start_background(seed: int | None = 1234) -> tuple[Background, threading.Thread]:
+def start_background(
+    seed: int | None = 1234, **options: Any
+) -> tuple[Background, threading.Thread]:
+    """Start the server (``options`` go to run_server) and an echo upstream."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     arrivals: list[tuple[float, int]] = []
 
     async def start() -> tuple[RunningServer, int]:
-        server = await run_server("127.0.0.1", 0, seed=seed)
+        server = await run_server("127.0.0.1", 0, seed=seed, **options)
         echo = await asyncio.get_running_loop().create_server(
             lambda: EchoProtocol(arrivals), "127.0.0.1", 0
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +65,24 @@ def test_wrong_attribute_type(survivor: ProxyUnderTest, value: object) -> None:
 def test_negative_values(survivor: ProxyUnderTest, type_: str, attribute: str) -> None:
     response = _post_toxic(survivor, {"type": type_, "attributes": {attribute: -1}})
     assert f"'{attribute}' must be >= 0" in _error(response, 400)
+
+
+@pytest.mark.parametrize(
+    ("type_", "attribute"),
+    [("latency", "latency"), ("timeout", "timeout"), ("slow_close", "delay"), ("slicer", "delay")],
+)
+def test_values_beyond_int64_are_a_400(
+    survivor: ProxyUnderTest, type_: str, attribute: str
+) -> None:
+    # 10**400 ms used to pass, and then fail on the first connection: ms / 1000 overflows.
+    base = {"average_size": 1} if type_ == "slicer" else {}
+    too_big = {**base, attribute: 10**400}
+    response = _post_toxic(survivor, {"type": type_, "attributes": too_big})
+    assert "must be <= 9223372036854775807" in _error(response, 400)
+    largest = {**base, attribute: 2**63 - 1}
+    allowed = _post_toxic(survivor, {"type": type_, "attributes": largest})
+    assert allowed.status_code == 200, allowed.text
+    requests.delete(f"{survivor.api}/proxies/{survivor.name}/toxics/{type_}_downstream", timeout=5)
 
 
 def test_toxicity_out_of_range(survivor: ProxyUnderTest) -> None:
@@ -138,3 +159,114 @@ def test_unreachable_upstream_closes_the_client(background: Background) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         assert sock.recv(10) == b""
     requests.delete(f"{background.api}/proxies/dead-end", timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"listen": "0.0.0.0:0"}, "--allow-remote"),
+        ({"listen": "[::]:0"}, "--allow-remote"),
+        ({"listen": "127.0.0.1:99999"}, "0..65535"),
+        ({"upstream": "203.0.113.5:5432"}, "--allow-public-upstreams"),
+        ({"upstream": "127.0.0.1"}, "missing port"),
+        ({"name": "x" * 100_000}, "longer than 255"),
+        ({"name": "a/b"}, "slash"),
+    ],
+)
+def test_unsafe_or_invalid_proxies_are_refused(
+    background: Background, change: dict[str, str], reason: str
+) -> None:
+    body = {"name": "unsafe", "listen": "127.0.0.1:0", "upstream": background.echo_address}
+    body.update(change)
+    response = requests.post(f"{background.api}/proxies", json=body, timeout=5)
+    assert reason in _error(response, 400)
+    assert len(response.content) < 500  # a 100,000-character name is not echoed back
+    assert "unsafe" not in requests.get(f"{background.api}/proxies", timeout=5).json()
+
+
+def test_a_toxic_name_with_a_slash_is_refused(survivor: ProxyUnderTest) -> None:
+    response = _post_toxic(survivor, {"type": "latency", "name": "a/b"})
+    assert "slash" in _error(response, 400)
+
+
+@pytest.mark.parametrize("path", ["/proxies", "/populate", "/proxies/{name}/toxics"])
+def test_deeply_nested_json_is_a_400(survivor: ProxyUnderTest, path: str) -> None:
+    url = survivor.api + path.format(name=survivor.name)
+    response = requests.post(url, data=b"[" * 100_000 + b"]" * 100_000, timeout=5)
+    assert "nested too deeply" in _error(response, 400)
+
+
+def test_a_broken_chunked_body_is_a_400(survivor: ProxyUnderTest) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /proxies HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"zz\r\n{}\r\n0\r\n\r\n"
+        )
+        head, _, body = _read_response(sock).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), head
+    assert b"application/json" in head
+    assert json.loads(body)["status"] == 400
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64),  # a TLS hello
+    ],
+)
+def test_what_is_not_http_gets_a_json_400_and_no_traceback(
+    survivor: ProxyUnderTest, request_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with caplog.at_level(logging.DEBUG), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(request_bytes)
+        head, _, body = _read_response(sock).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), head
+    assert b"application/json" in head
+    error = json.loads(body)
+    assert error["status"] == 400 and error["error"].startswith("bad HTTP request")
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_populate_that_fails_part_way_lists_what_it_created(
+    survivor: ProxyUnderTest, background: Background
+) -> None:
+    upstream = background.echo_address
+    body = [
+        {"name": "made", "listen": "127.0.0.1:0", "upstream": upstream},
+        {"name": "blocked", "listen": f"127.0.0.1:{survivor.port}", "upstream": upstream},
+        {"name": "never", "listen": "127.0.0.1:0", "upstream": upstream},
+    ]
+    response = requests.post(f"{background.api}/populate", json=body, timeout=5)
+    try:
+        assert response.status_code == 500, response.text
+        answer = response.json()
+        assert "address already in use" in answer["error"] and answer["status"] == 500
+        assert [proxy["name"] for proxy in answer["proxies"]] == ["made"]
+        listed = requests.get(f"{background.api}/proxies", timeout=5).json()
+        assert "made" in listed and "blocked" not in listed and "never" not in listed
+    finally:
+        requests.delete(f"{background.api}/proxies/made", timeout=5)
+
+
+def test_a_client_that_leaves_mid_body_is_no_traceback(
+    survivor: ProxyUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = int(survivor.api.rsplit(":", 1)[1])
+    with caplog.at_level(logging.DEBUG):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            time.sleep(0.2)  # the handler is reading the body now
+        time.sleep(0.2)  # and learns that the client is gone
+    assert not [record for record in caplog.records if record.exc_info]

@@ -92,8 +92,21 @@ def test_browsers_are_refused(background: Background) -> None:
         f"{background.api}/proxies", headers={"User-Agent": "Mozilla/5.0"}, timeout=5
     )
     assert response.status_code == 403
+    assert response.json() == {"error": "User agent not allowed", "status": 403}
 
 
-def test_unknown_route_and_method(background: Background) -> None:
-    assert requests.get(f"{background.api}/nothing", timeout=5).status_code == 404
-    assert requests.delete(f"{background.api}/proxies", timeout=5).status_code == 405
+def test_unknown_route_and_method_are_json_errors(background: Background) -> None:
+    missing = requests.get(f"{background.api}/nothing", timeout=5)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not found", "status": 404}
+    wrong = requests.delete(f"{background.api}/proxies", timeout=5)
+    assert wrong.status_code == 405
+    assert wrong.json() == {"error": "method not allowed", "status": 405}
+    assert "POST" in wrong.headers["Allow"]
+
+
+def test_an_unknown_expect_header_is_a_json_error(background: Background) -> None:
+    # aiohttp answers this before any middleware runs (found by test_api_properties).
+    response = requests.get(f"{background.api}/version", headers={"Expect": "x"}, timeout=5)
+    assert response.status_code == 417
+    assert response.json() == {"error": "Unknown Expect: x", "status": 417}

@@ -98,6 +98,8 @@ class Stub:
         self.outlet.put_nowait(Chunk(b"", asyncio.get_running_loop().time(), marker))
 
 
+INT64_MAX = 2**63 - 1
+
 SettingsT = TypeVar("SettingsT")
 StateT = TypeVar("StateT")
 
@@ -150,6 +152,9 @@ def parse_attributes(
                 raise bad_request(
                     f"attribute {json_name!r} must be an integer, got {_json_type(raw)}"
                 )
+            if raw > INT64_MAX:
+                # Go's int64, as Toxiproxy decodes it; beyond, a toxic's ms / 1000 overflows.
+                raise bad_request(f"attribute {json_name!r} must be <= {INT64_MAX}")
             if raw < field.metadata["minimum"]:
                 raise bad_request(
                     f"attribute {json_name!r} must be >= {field.metadata['minimum']}, got {raw}"

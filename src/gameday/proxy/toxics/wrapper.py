@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import bad_request, invalid_stream, invalid_toxic_type, toxic_exists
+from ..names import check_name
 from . import REGISTRY
 from .base import ToxicKind
 
@@ -66,6 +67,7 @@ def parse_toxic(body: object, name_taken: Callable[[str], bool]) -> Toxic:
     kind = REGISTRY.get(type_name)
     if kind is None:
         raise invalid_toxic_type()
+    check_name("toxic", name)
     if name_taken(name):
         raise toxic_exists()
     toxicity = _toxicity(body, 1.0)
