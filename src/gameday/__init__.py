@@ -1,14 +1,78 @@
-"""gameday: chaos drills and game days on a real replica of the production stack.
+"""gameday: chaos drills and game days on a real replica of a team's stack.
 
-The package is kept light to import: the proxy image imports ``gameday.proxy`` on its own,
-so nothing here may pull in Docker, testcontainers or pydantic.
+The public API, for a program or a test that drives gameday itself::
+
+    from gameday import find_project, load_all, load_project, run_gameday
+
+    project = load_project(find_project())
+    journal = run_gameday(project, load_all([project.scenarios_dir], project), progress=print)
+
+``__all__`` lists every name of ``_EXPORTS`` (tests/unit/test_public_api.py checks both).
+
+The names are imported when first used (PEP 562), so ``import gameday`` stays light: it
+pulls in neither Docker nor testcontainers nor pydantic, and changes no environment
+variable.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "discover"]
+# Each public name and the module it lives in.
+_EXPORTS = {
+    "DrillResult": "gameday.journal",
+    "Journal": "gameday.journal",
+    "Project": "gameday.project",
+    "Replica": "gameday.replica",
+    "Scenario": "gameday.scenario",
+    "find_project": "gameday.project",
+    "load_all": "gameday.scenario",
+    "load_project": "gameday.project",
+    "load_scenario": "gameday.scenario",
+    "publish": "gameday.publish",
+    "run_drill": "gameday.run",
+    "run_gameday": "gameday.run",
+    "GamedayError": "gameday.errors",
+    "InputError": "gameday.errors",
+}
+
+__all__ = [
+    "DrillResult",
+    "GamedayError",
+    "InputError",
+    "Journal",
+    "Project",
+    "Replica",
+    "Scenario",
+    "__version__",
+    "discover",
+    "find_project",
+    "load_all",
+    "load_project",
+    "load_scenario",
+    "publish",
+    "run_drill",
+    "run_gameday",
+]
+
+if TYPE_CHECKING:
+    from gameday.errors import GamedayError, InputError
+    from gameday.journal import DrillResult, Journal
+    from gameday.project import Project, find_project, load_project
+    from gameday.publish import publish
+    from gameday.replica import Replica
+    from gameday.run import run_drill, run_gameday
+    from gameday.scenario import Scenario, load_all, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gameday' has no attribute {name!r}")
+    return getattr(import_module(module), name)
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:

@@ -9,14 +9,25 @@ subprocess, httpx, yaml) are wrapped at the edge where they happen.
     │   ├── ProjectError           the project file (gameday.yml) is missing or invalid
     │   ├── PlaybookError          the playbook's Markdown cannot be read for its sections
     │   ├── ScenarioError          a scenario file is invalid (file, line, field)
-    │   └── ComposeFileError       the replica's compose file is unreadable or invalid
+    │   ├── ComposeFileError       the replica's compose file is unreadable or invalid
+    │   ├── ReportError            a journal cannot be read as one (file, field)
+    │   └── NamespaceRefused       a Kubernetes drill would touch a namespace not allowed
     ├── EnvironmentProblem         the machine cannot run a drill: exit 3
     │   ├── DockerUnavailable      no engine and no way to start one
     │   └── ImageBuildError        an image of the replica could not be built
     ├── ReplicaError               the replica did not come up or misbehaved: exit 3
     │   └── ServiceUnhealthy       a service never became healthy (with its last log lines)
     ├── FaultError                 a fault could not be injected or reverted: exit 3
-    └── ProxyError                 the network-fault proxy refused a request: exit 3
+    ├── ProxyError                 the network-fault proxy refused a request: exit 3
+    │   ├── ProxyNotFound          no proxy or toxic of that name (HTTP 404)
+    │   ├── ProxyConflict          one of that name exists already (HTTP 409)
+    │   ├── ProxyRejected          the request was refused as invalid, or failed
+    │   └── ProxyUnreachable       no answer from the proxy's API in time
+    └── DrillFailed                a drill ran and failed its grade: exit 1 (pytest)
+
+The network-fault proxy (``gameday.proxy``) runs on its own inside the replica's proxy
+image, where this package is absent: its errors (``ApiError``, ``StartupError``) are its
+own, and ``gameday proxy serve`` maps them onto this tree.
 """
 
 from __future__ import annotations
@@ -24,15 +35,22 @@ from __future__ import annotations
 __all__ = [
     "ComposeFileError",
     "DockerUnavailable",
+    "DrillFailed",
     "EnvironmentProblem",
     "FaultError",
     "GamedayError",
     "ImageBuildError",
     "InputError",
+    "NamespaceRefused",
     "PlaybookError",
     "ProjectError",
+    "ProxyConflict",
     "ProxyError",
+    "ProxyNotFound",
+    "ProxyRejected",
+    "ProxyUnreachable",
     "ReplicaError",
+    "ReportError",
     "ScenarioError",
     "ServiceUnhealthy",
 ]
@@ -64,6 +82,14 @@ class ScenarioError(InputError):
 
 class ComposeFileError(InputError):
     """The replica's compose file cannot be read or is not a valid drill replica."""
+
+
+class ReportError(InputError):
+    """A journal cannot be read or is not a journal; the message names the file and field."""
+
+
+class NamespaceRefused(InputError):
+    """A drill would touch a namespace that is not explicitly allowed."""
 
 
 class EnvironmentProblem(GamedayError):
@@ -102,3 +128,26 @@ class FaultError(GamedayError):
 
 class ProxyError(GamedayError):
     """The network-fault proxy answered with an error."""
+
+
+class ProxyNotFound(ProxyError):
+    """The proxy or toxic named does not exist (HTTP 404)."""
+
+
+class ProxyConflict(ProxyError):
+    """A proxy or toxic of that name already exists (HTTP 409)."""
+
+
+class ProxyRejected(ProxyError):
+    """The proxy refused the request as invalid, or failed it (HTTP 4xx/5xx)."""
+
+
+class ProxyUnreachable(ProxyError):
+    """No answer from the proxy's API within the timeout."""
+
+
+class DrillFailed(GamedayError):
+    """A drill ran and failed its grade; the message lists the reasons (the pytest plugin
+    raises it for a failed scenario)."""
+
+    exit_code = 1

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.chaostoolkit.generate import GeneratedExperiment, render
-from gameday.errors import EnvironmentProblem, InputError
+from gameday.errors import EnvironmentProblem, InputError, NamespaceRefused
 
 __all__ = [
     "ALLOWED_ENV",
@@ -53,10 +53,6 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # an RFC 1123 
 # What the [chaos] extra installs, as the modules these drills import: chaostoolkit-lib
 # (the dry run substitutes configuration with it) and chaostoolkit-kubernetes.
 CHAOS_MODULES = ("chaoslib", "chaosk8s")
-
-
-class NamespaceRefused(InputError):
-    """A drill would touch a namespace that is not explicitly allowed."""
 
 
 def allowed_namespaces(environ: Mapping[str, str] | None = None) -> frozenset[str]:

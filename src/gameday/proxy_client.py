@@ -27,7 +27,13 @@ from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from gameday.errors import ProxyError
+from gameday.errors import (
+    ProxyConflict,
+    ProxyError,
+    ProxyNotFound,
+    ProxyRejected,
+    ProxyUnreachable,
+)
 
 __all__ = [
     "DEFAULT_PROXY_URL",
@@ -48,22 +54,6 @@ T = TypeVar("T")
 
 # toxiproxy-python's host, port and HTTP functions are process-wide: one call at a time.
 _CLIENT_LOCK = threading.Lock()
-
-
-class ProxyNotFound(ProxyError):
-    """The proxy or toxic named does not exist (HTTP 404)."""
-
-
-class ProxyConflict(ProxyError):
-    """A proxy or toxic of that name already exists (HTTP 409)."""
-
-
-class ProxyRejected(ProxyError):
-    """The proxy refused the request as invalid, or failed it (HTTP 4xx/5xx)."""
-
-
-class ProxyUnreachable(ProxyError):
-    """No answer from the proxy's API within the timeout."""
 
 
 @dataclass(frozen=True)

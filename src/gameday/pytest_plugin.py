@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 import yaml
 
+from gameday import errors
 from gameday.errors import GamedayError
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class DockerEngine:
         return run_drill(replica, scenario, progress=log.info)
 
 
-class DrillFailed(GamedayError):
+class DrillFailed(errors.DrillFailed):
     """A drill ran and failed its grade; the message lists the reasons."""
 
     def __init__(self, result: DrillResult) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gameday.errors import InputError
+from gameday.errors import ReportError
 
 __all__ = [
     "AlertSpan",
@@ -33,10 +33,6 @@ __all__ = [
     "parse_journal",
     "read_journal",
 ]
-
-
-class ReportError(InputError):
-    """A journal cannot be read or is not a journal; the message names the file and field."""
 
 
 # No measurement of a drill comes near this (1e15 s is 30 million years): a number past
