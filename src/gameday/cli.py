@@ -66,11 +66,11 @@ def _project(project_path: Path | None, *, announce: bool = True) -> Project:
     return project
 
 
-def _scenario_paths(paths: tuple[Path, ...], project: Project) -> list[Path]:
-    for path in paths:
-        if str(path) == "":
-            raise click.UsageError("an empty scenario path names nothing; give a file")
-    return list(paths) or [project.scenarios_dir]
+def _scenario_paths(paths: tuple[str, ...], project: Project) -> list[Path]:
+    # Paths stay text until here: click would read "" as Path("") (this directory).
+    if any(path == "" for path in paths):
+        raise click.UsageError("an empty scenario path names nothing; give a file")
+    return [Path(path) for path in paths] or [project.scenarios_dir]
 
 
 EXIT_STATUS_HELP = """\b
@@ -210,7 +210,7 @@ def cleanup(everything: bool) -> None:
         click.echo("nothing to clean up")
 
 
-def _load_scenarios(project: Project, paths: tuple[Path, ...], run_all: bool) -> list[Scenario]:
+def _load_scenarios(project: Project, paths: tuple[str, ...], run_all: bool) -> list[Scenario]:
     from gameday.scenario import load_all
 
     if run_all and paths:
@@ -229,7 +229,7 @@ def _load_scenarios(project: Project, paths: tuple[Path, ...], run_all: bool) ->
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--all", "run_all", is_flag=True, help="Run every scenario of the project.")
 @project_option
 @click.option("--replica", "replica_run_id", help="Drill a replica kept by `gameday up`.")
@@ -254,7 +254,7 @@ def _load_scenarios(project: Project, paths: tuple[Path, ...], run_all: bool) ->
     help="Seconds people have to respond in human mode.",
 )
 def run(
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     run_all: bool,
     project_path: Path | None,
     replica_run_id: str | None,
@@ -360,9 +360,9 @@ def report(run: str, project_path: Path | None, reports: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path())
 @project_option
-def validate(paths: tuple[Path, ...], project_path: Path | None) -> None:
+def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
     """Check the project file and scenario files (default: every one in the project's
     scenarios directory) without running anything."""
     from gameday.scenario import load_all
@@ -382,9 +382,9 @@ def validate(paths: tuple[Path, ...], project_path: Path | None) -> None:
 
 
 @cli.command("list")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path())
 @project_option
-def list_scenarios(paths: tuple[Path, ...], project_path: Path | None) -> None:
+def list_scenarios(paths: tuple[str, ...], project_path: Path | None) -> None:
     """List scenarios: what breaks, which alert must fire, how fast."""
     from gameday.scenario import load_all
 

@@ -172,3 +172,20 @@ def test_init_then_validate(tmp_path: Path, runner: CliRunner) -> None:
     assert "gameday.yml exists; pass --force to overwrite it" in again.stderr
     forced = gameday("init", "--compose-file", "compose.yml", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
+
+
+def test_an_empty_scenario_path_is_refused_not_read_as_this_directory(tmp_path: Path) -> None:
+    # Path("") is "."; validating it once picked up every YAML file here, compose included.
+    write_small_project(tmp_path)
+    done = gameday("validate", "", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "an empty scenario path names nothing" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_scenario_named_twice_is_validated_once(tmp_path: Path) -> None:
+    write_small_project(tmp_path)
+    scenario = next((tmp_path / "scenarios").glob("*.yml"))
+    done = gameday("validate", str(scenario), str(scenario), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "1 scenarios valid"

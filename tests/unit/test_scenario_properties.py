@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gameday.errors import ScenarioError
 from gameday.project import load_project
-from gameday.scenario import TOXIC_ATTRIBUTES, Scenario, parse_scenario
+from gameday.scenario import TOXIC_ATTRIBUTES, Scenario, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 # Scenarios are checked against the bundled example's project, as `gameday validate` would.
@@ -311,3 +311,17 @@ def test_a_bundled_scenario_survives_a_yaml_round_trip(path: Path) -> None:
     scenario = parse_scenario(path.read_text(), FILE, PROJECT)
     text = yaml.safe_dump(scenario.model_dump(mode="json"))
     assert parse_scenario(text, FILE, PROJECT) == scenario
+
+
+@FAST
+@given(st.binary(max_size=300))
+def test_any_bytes_in_a_file_are_a_scenario_or_a_scenario_error(
+    tmp_path_factory: Any, data: bytes
+) -> None:
+    # What the file reader adds to the text's properties: decoding, and the size cap.
+    path = tmp_path_factory.mktemp("bytes") / "fuzz.yml"
+    path.write_bytes(data)
+    try:
+        load_scenario(path, PROJECT)
+    except ScenarioError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
