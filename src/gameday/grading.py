@@ -1,7 +1,7 @@
 """Grading: a drill's measurements against its scenario's targets, with reasons in words.
 
 Each target is one small check; a drill passes when every check does. The reasons are
-written for the people reading the report ("DatabaseDown never fired", "MTTR 74 s over
+written for the people reading the report ("ApiDown never fired", "MTTR 74 s over
 the 60 s budget", "3 tasks lost"), not for a machine.
 """
 
