@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gameday.errors import PlaybookError
+from gameday.yamldoc import read_text
 
 __all__ = ["Playbook", "Section", "load_playbook", "parse_playbook"]
 
@@ -106,18 +107,8 @@ def _bare(title: str) -> str:
 
 def load_playbook(path: Path) -> Playbook:
     """Read and parse a playbook file; raises PlaybookError."""
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_PLAYBOOK_BYTES + 1)
-    except OSError as exc:
-        raise PlaybookError(f"{path}: cannot read the playbook ({exc.strerror or exc})") from exc
-    if len(data) > MAX_PLAYBOOK_BYTES:
-        raise PlaybookError(f"{path}:1: the playbook is over 2 MiB; expected a Markdown document")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise PlaybookError(f"{path}:{line}: expected UTF-8 Markdown text") from exc
+    too_big = "the playbook is over 2 MiB; expected a Markdown document"
+    text = read_text(path, PlaybookError, "playbook", MAX_PLAYBOOK_BYTES, too_big)
     return parse_playbook(text, path)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "listed",
     "parse_document",
     "read_document",
+    "read_text",
     "short",
 ]
 
@@ -58,25 +59,31 @@ ErrorClass = type[InputError]
 
 def read_document(path: Path, error: ErrorClass, what: str) -> YamlDocument:
     """Read and parse ``path`` (a ``what``, e.g. "scenario file"); raises ``error``."""
+    text = read_text(path, error, what, MAX_FILE_BYTES, _too_big(what))
+    return parse_document(text, path, error, what)
+
+
+def read_text(path: Path, error: ErrorClass, what: str, max_bytes: int, too_big: str) -> str:
+    """A hand-written file's UTF-8 text, at most ``max_bytes``; raises ``error`` saying
+    what is wrong (not a regular file, unreadable, too big, not UTF-8: with the line)."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             # A FIFO or a device would block the read, or never end.
             raise error(f"{path}: expected a {what}, but this is not a regular file")
         with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+            data = stream.read(max_bytes + 1)
     except OSError as exc:
         raise error(f"{path}: cannot read the {what} ({exc.strerror or exc})") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise error(f"{path}:1: {_too_big(what)}")
+    if len(data) > max_bytes:
+        raise error(f"{path}:1: {too_big}")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise error(
             f"{path}:{line}: expected UTF-8 text, found the byte 0x{data[exc.start]:02x}; "
             "save the file as UTF-8"
         ) from exc
-    return parse_document(text, path, error, what)
 
 
 def parse_document(text: str, path: Path, error: ErrorClass, what: str) -> YamlDocument:
