@@ -318,7 +318,7 @@ def _summary_table(journal: Journal) -> str:
                 fmt(m.mttr_s, " s"),
                 fmt(m.p95_ms, " ms", 0),
                 f"{m.error_rate:.1%}",
-                str(m.lost_tasks),
+                str(m.lost_writes),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

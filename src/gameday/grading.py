@@ -2,7 +2,7 @@
 
 Each target is one small check; a drill passes when every check does. The reasons are
 written for the people reading the report ("ApiDown never fired", "MTTR 74 s over
-the 60 s budget", "3 tasks lost"), not for a machine.
+the 60 s budget", "3 acknowledged writes lost"), not for a machine.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gameday.record import CheckRecord
 from gameday.scenario import Scenario
 
 __all__ = ["Check", "Grade", "Measurements", "grade"]
@@ -24,7 +25,7 @@ class Measurements:
     p95_ms: float | None
     error_rate: float
     availability: float | None
-    lost_tasks: int
+    lost_writes: int
     noise: tuple[str, ...] = ()  # alerts that fired, neither expected nor allowed
     steady_problems: tuple[str, ...] = ()  # why the steady state did not come back
     not_run: str = ""  # why the fault was never injected (then nothing else is graded)
@@ -44,13 +45,9 @@ class Measurements:
         return max(v for v in values if v is not None)
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    measured: str
-    target: str
-    reason: str = ""  # why it failed, in words; empty when it passed
+# A graded check is the journal's own record (gameday.record): grading writes what the
+# report reads, with an id for programs and a label for people.
+Check = CheckRecord
 
 
 @dataclass(frozen=True)
@@ -66,6 +63,26 @@ class Grade:
         return [check.reason for check in self.checks if not check.passed]
 
 
+def _check(
+    check_id: str,
+    label: str,
+    passed: bool,
+    measured: str,
+    target: str,
+    reason: str = "",
+    limit: float | None = None,
+) -> Check:
+    return Check(
+        id=check_id,
+        label=label,
+        passed=passed,
+        measured=measured,
+        target=target,
+        reason=reason,
+        limit=limit,
+    )
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
@@ -77,11 +94,14 @@ def _detection(scenario: Scenario, m: Measurements) -> list[Check]:
         if mttd is None:
             checks.append(
                 Check(
-                    f"{alert} fired",
-                    False,
-                    "never",
-                    f"≤ {_seconds(budget)}",
-                    f"{alert} never fired",
+                    id=f"mttd:{alert}",
+                    label=f"{alert} fired",
+                    passed=False,
+                    measured="never",
+                    target=f"≤ {_seconds(budget)}",
+                    reason=f"{alert} never fired",
+                    subject=alert,
+                    limit=budget,
                 )
             )
         else:
@@ -92,7 +112,16 @@ def _detection(scenario: Scenario, m: Measurements) -> list[Check]:
                 else f"{alert} fired after {_seconds(mttd)}, over the {_seconds(budget)} budget"
             )
             checks.append(
-                Check(f"MTTD {alert}", ok, _seconds(mttd), f"≤ {_seconds(budget)}", reason)
+                Check(
+                    id=f"mttd:{alert}",
+                    label=f"MTTD {alert}",
+                    passed=ok,
+                    measured=_seconds(mttd),
+                    target=f"≤ {_seconds(budget)}",
+                    reason=reason,
+                    subject=alert,
+                    limit=budget,
+                )
             )
     return checks
 
@@ -102,17 +131,19 @@ def _recovery(scenario: Scenario, m: Measurements) -> list[Check]:
     if m.mttr_s is None:
         why = "; ".join(m.steady_problems) or "no recovery was observed"
         return [
-            Check(
+            _check(
+                "mttr",
                 "MTTR",
                 False,
                 "never",
                 f"≤ {_seconds(budget)}",
                 f"steady state never came back ({why})",
+                budget,
             )
         ]
     ok = m.mttr_s <= budget
     reason = "" if ok else f"MTTR {_seconds(m.mttr_s)} over the {_seconds(budget)} budget"
-    return [Check("MTTR", ok, _seconds(m.mttr_s), f"≤ {_seconds(budget)}", reason)]
+    return [_check("mttr", "MTTR", ok, _seconds(m.mttr_s), f"≤ {_seconds(budget)}", reason, budget)]
 
 
 def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -121,17 +152,19 @@ def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
     budget = scenario.targets.mtta_s
     if m.mtta_s is None:
         return [
-            Check(
+            _check(
+                "mtta",
                 "MTTA",
                 False,
                 "never",
                 f"≤ {_seconds(budget)}",
                 "the incident was never acknowledged",
+                budget,
             )
         ]
     ok = m.mtta_s <= budget
     reason = "" if ok else f"MTTA {_seconds(m.mtta_s)} over the {_seconds(budget)} budget"
-    return [Check("MTTA", ok, _seconds(m.mtta_s), f"≤ {_seconds(budget)}", reason)]
+    return [_check("mtta", "MTTA", ok, _seconds(m.mtta_s), f"≤ {_seconds(budget)}", reason, budget)]
 
 
 def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -140,17 +173,21 @@ def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
         return []
     if m.p95_ms is None:
         return [
-            Check(
+            _check(
+                "p95",
                 "p95 latency",
                 False,
                 "no requests",
                 f"≤ {target:.0f} ms",
                 "no request completed during the drill",
+                target,
             )
         ]
     ok = m.p95_ms <= target
     reason = "" if ok else f"p95 latency {m.p95_ms:.0f} ms over the {target:.0f} ms target"
-    return [Check("p95 latency", ok, f"{m.p95_ms:.0f} ms", f"≤ {target:.0f} ms", reason)]
+    return [
+        _check("p95", "p95 latency", ok, f"{m.p95_ms:.0f} ms", f"≤ {target:.0f} ms", reason, target)
+    ]
 
 
 def _errors(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -159,7 +196,11 @@ def _errors(scenario: Scenario, m: Measurements) -> list[Check]:
         return []
     ok = m.error_rate <= target
     reason = "" if ok else f"error rate {m.error_rate:.1%} over the {target:.1%} target"
-    return [Check("error rate", ok, f"{m.error_rate:.1%}", f"≤ {target:.1%}", reason)]
+    return [
+        _check(
+            "error_rate", "error rate", ok, f"{m.error_rate:.1%}", f"≤ {target:.1%}", reason, target
+        )
+    ]
 
 
 def _availability(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -168,32 +209,46 @@ def _availability(scenario: Scenario, m: Measurements) -> list[Check]:
         return []
     if m.availability is None:
         return [
-            Check(
+            _check(
+                "availability",
                 "availability",
                 False,
                 "unknown",
                 f"≥ {target:.1%}",
                 "availability could not be measured (no load)",
+                target,
             )
         ]
     ok = m.availability >= target
     reason = "" if ok else f"availability {m.availability:.1%} under the {target:.1%} target"
-    return [Check("availability", ok, f"{m.availability:.1%}", f"≥ {target:.1%}", reason)]
+    return [
+        _check(
+            "availability",
+            "availability",
+            ok,
+            f"{m.availability:.1%}",
+            f"≥ {target:.1%}",
+            reason,
+            target,
+        )
+    ]
 
 
 def _data(scenario: Scenario, m: Measurements) -> list[Check]:
-    allowed = scenario.targets.lost_tasks
+    allowed = scenario.targets.lost_writes
     if not m.data_checked:
         return []
-    ok = m.lost_tasks <= allowed
-    noun = "task" if m.lost_tasks == 1 else "tasks"
+    ok = m.lost_writes <= allowed
+    noun = "write" if m.lost_writes == 1 else "writes"
     return [
-        Check(
-            "acknowledged tasks kept",
+        _check(
+            "data",
+            "acknowledged writes kept",
             ok,
-            f"{m.lost_tasks} lost",
+            f"{m.lost_writes} lost",
             f"≤ {allowed} lost",
-            "" if ok else f"{m.lost_tasks} {noun} lost",
+            "" if ok else f"{m.lost_writes} acknowledged {noun} lost",
+            allowed,
         )
     ]
 
@@ -202,17 +257,10 @@ def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
     # By default noise is a finding, not a broken playbook; a scenario can make it fail.
     measured = ", ".join(m.noise) or "none"
     if scenario.detection.noise == "report":
-        return [Check("unexpected alerts", True, measured, "reported")]
+        return [_check("noise", "unexpected alerts", True, measured, "reported")]
     ok = not m.noise
-    return [
-        Check(
-            "unexpected alerts",
-            ok,
-            measured,
-            "none",
-            "" if ok else f"unexpected alerts fired: {measured}",
-        )
-    ]
+    reason = "" if ok else f"unexpected alerts fired: {measured}"
+    return [_check("noise", "unexpected alerts", ok, measured, "none", reason)]
 
 
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
@@ -232,7 +280,8 @@ def grade(scenario: Scenario, measurements: Measurements) -> Grade:
     if measurements.not_run:
         return Grade(
             (
-                Check(
+                _check(
+                    "ran",
                     "drill ran",
                     False,
                     "not run",

@@ -1,8 +1,9 @@
 """The journal: the complete, machine-readable record of a game day.
 
-One :class:`DrillResult` per scenario and one :class:`Journal` per run, written as
+One :class:`DrillResult` per scenario and one :class:`Journal` per run: the engine's
+results. Each becomes its record (:mod:`gameday.record`), written as
 ``reports/<run-id>/journal.json`` with ``reports/latest`` pointing at the newest run. The
-report (HTML, post-mortems) and the history are made from this file alone.
+report (HTML, post-mortems) and the history are made from that file alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ from typing import Any
 
 from gameday import __version__
 from gameday.grading import Grade, Measurements
+from gameday.record import (
+    AlertSpan,
+    DrillRecord,
+    EventRecord,
+    LoadPoint,
+    PlaybookRef,
+    RunRecord,
+    StepRecord,
+    TargetsRecord,
+)
 from gameday.scenario import Scenario
 from gameday.timeline import Event
 
@@ -33,7 +44,8 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class DrillResult:
-    """Everything one drill measured and how it was graded."""
+    """Everything one drill measured and how it was graded: the engine's view, with the
+    scenario itself; ``record`` is what the journal keeps of it."""
 
     scenario: Scenario
     started_at: datetime
@@ -46,9 +58,9 @@ class DrillResult:
     mttd_floor_s: dict[str, float] = field(default_factory=dict)
     # per alert: scrape, evaluation, for and group_wait, the parts of the floor
     mttd_floor_parts_s: dict[str, dict[str, float]] = field(default_factory=dict)
-    alerts: tuple[dict[str, Any], ...] = ()
-    steps: tuple[dict[str, Any], ...] = ()
-    load_series: tuple[dict[str, Any], ...] = ()
+    alerts: tuple[AlertSpan, ...] = ()
+    steps: tuple[StepRecord, ...] = ()
+    load_series: tuple[LoadPoint, ...] = ()
     requests: int = 0
     acknowledged: int = 0
     notes: tuple[str, ...] = ()
@@ -57,50 +69,52 @@ class DrillResult:
     def passed(self) -> bool:
         return self.grade.passed
 
-    def to_json(self) -> dict[str, Any]:
-        m = self.measurements
+    def record(self) -> DrillRecord:
+        m, targets = self.measurements, self.scenario.targets
         source = self.scenario.source
-        return {
-            "name": self.scenario.name,
-            "title": self.scenario.title,
-            "scenario_file": str(source) if source else None,
-            "playbook": self.scenario.playbook.model_dump(),
-            "passed": self.passed,
-            "reasons": self.grade.reasons,
-            "mttd_s": _round(m.mttd_s),
-            "mttr_s": _round(m.mttr_s),
-            "mtta_s": _round(m.mtta_s),
-            "alert_mttd_s": {k: _round(v) for k, v in m.alert_mttd_s.items()},
-            "mttd_floor_s": {k: _round(v) for k, v in self.mttd_floor_s.items()},
-            "mttd_floor_parts_s": self.mttd_floor_parts_s,
-            "p95_ms": _round(m.p95_ms),
-            "error_rate": _round(m.error_rate, 4),
-            "availability": _round(m.availability, 4),
-            "lost_tasks": m.lost_tasks,
-            "noise": list(m.noise),
-            "requests": self.requests,
-            "acknowledged_tasks": self.acknowledged,
-            "targets": self.scenario.targets.model_dump(),
-            "checks": [
-                {
-                    "name": c.name,
-                    "passed": c.passed,
-                    "measured": c.measured,
-                    "target": c.target,
-                    "reason": c.reason,
-                }
-                for c in self.grade.checks
-            ],
-            "faults": list(self.faults),
-            "started_at": self.started_at.isoformat(),
-            "injected_at": self.injected_at.isoformat() if self.injected_at else None,
-            "ended_at": self.ended_at.isoformat(),
-            "events": [e.to_json() for e in self.events],
-            "alerts": list(self.alerts),
-            "recovery_steps": list(self.steps),
-            "load_series": list(self.load_series),
-            "notes": list(self.notes),
-        }
+        return DrillRecord(
+            name=self.scenario.name,
+            title=self.scenario.title,
+            scenario_file=str(source) if source else None,
+            playbook=PlaybookRef(**self.scenario.playbook.model_dump()),
+            passed=self.passed,
+            reasons=tuple(self.grade.reasons),
+            mttd_s=_round(m.mttd_s),
+            mttr_s=_round(m.mttr_s),
+            mtta_s=_round(m.mtta_s),
+            alert_mttd_s={k: _round(v) for k, v in m.alert_mttd_s.items()},
+            mttd_floor_s={k: _round(v) for k, v in self.mttd_floor_s.items()},
+            mttd_floor_parts_s=self.mttd_floor_parts_s,
+            p95_ms=_round(m.p95_ms),
+            error_rate=_round(m.error_rate, 4),
+            availability=_round(m.availability, 4),
+            lost_writes=m.lost_writes,
+            noise=m.noise,
+            requests=self.requests,
+            acknowledged_writes=self.acknowledged,
+            targets=TargetsRecord(
+                mttd_s=targets.mttd_s,
+                mtta_s=targets.mtta_s,
+                mttr_s=targets.mttr_s,
+                p95_ms=targets.p95_ms,
+                error_rate=targets.error_rate,
+                availability=targets.availability,
+                lost_writes=targets.lost_writes,
+            ),
+            checks=self.grade.checks,
+            faults=self.faults,
+            started_at=self.started_at,
+            injected_at=self.injected_at,
+            ended_at=self.ended_at,
+            events=tuple(
+                EventRecord(at=e.at, kind=e.kind.value, subject=e.subject, detail=e.detail)
+                for e in self.events
+            ),
+            alerts=self.alerts,
+            recovery_steps=self.steps,
+            load_series=self.load_series,
+            notes=self.notes,
+        )
 
 
 @dataclass(frozen=True)
@@ -111,22 +125,29 @@ class Journal:
     results: tuple[DrillResult, ...]
     timings_s: dict[str, float] = field(default_factory=dict)  # bring-up, teardown, ...
     responder: str = "auto"
+    project: str = ""
 
     @property
     def passed(self) -> bool:
         return bool(self.results) and all(r.passed for r in self.results)
 
+    def record(self) -> RunRecord:
+        return RunRecord(
+            gameday_version=__version__,
+            project=self.project,
+            run_id=self.run_id,
+            passed=self.passed,
+            responder=self.responder,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            timings_s={k: round(v, 2) for k, v in self.timings_s.items()},
+            scenarios=tuple(r.record() for r in self.results),
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "gameday_version": __version__,
-            "run_id": self.run_id,
-            "passed": self.passed,
-            "responder": self.responder,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": self.ended_at.isoformat(),
-            "timings_s": {k: round(v, 2) for k, v in self.timings_s.items()},
-            "scenarios": [r.to_json() for r in self.results],
-        }
+        """The journal as JSON values, exactly as ``journal.json`` holds them."""
+        data: dict[str, Any] = json.loads(self.record().to_json())
+        return data
 
 
 def write_journal(journal: Journal, reports_dir: Path) -> Path:
@@ -135,7 +156,7 @@ def write_journal(journal: Journal, reports_dir: Path) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / JOURNAL_FILE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(journal.to_json(), indent=2) + "\n")
+    tmp.write_text(journal.record().to_json())
     tmp.replace(path)
     latest = reports_dir / "latest"
     staging = reports_dir / f".latest-{os.getpid()}"

@@ -30,6 +30,7 @@ import httpx
 
 from gameday.errors import InputError, ReplicaError
 from gameday.project import DataCheck, LoadRequest, LoadSpec, loopback_url
+from gameday.record import LoadPoint
 from gameday.scenario import Load
 from gameday.timeline import EventKind, Timeline, utcnow
 
@@ -122,15 +123,8 @@ class WindowStats:
         return self.failed / self.total if self.total else 0.0
 
 
-@dataclass(frozen=True)
-class LoadBucket:
-    """One time bucket of a report, for charts. Latencies are of successful requests only."""
-
-    start: datetime
-    requests: int
-    errors: int
-    p50_ms: float | None
-    p95_ms: float | None
+# One time bucket of the load, for charts: the journal's own record of it.
+LoadBucket = LoadPoint
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -167,11 +161,11 @@ class LoadReport:
         """The share of ``bucket_s`` buckets (that had requests) whose error rate was at most
         ``max_error_rate``: with 20 requests a second, one failure makes a second unavailable.
         Buckets without requests say nothing and are left out; None when no bucket is left."""
-        buckets = [b for b in self.series(bucket_s) if b.requests]
-        if not buckets:
+        rates = [b.error_rate for b in self.series(bucket_s)]
+        measured = [rate for rate in rates if rate is not None]
+        if not measured:
             return None
-        good = sum(1 for b in buckets if b.errors / b.requests <= max_error_rate)
-        return good / len(buckets)
+        return sum(1 for rate in measured if rate <= max_error_rate) / len(measured)
 
     def series(self, bucket_s: float = 1.0) -> tuple[LoadBucket, ...]:
         """Per-bucket counts and latencies from the first request's bucket to the last's,

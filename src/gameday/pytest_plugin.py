@@ -58,7 +58,7 @@ MARKER = "gameday: a chaos drill on gameday's replica (scenario files are marked
 SCENARIO_KEYS = frozenset({"faults", "detection"})
 SCENARIO_SUFFIXES = (".yml", ".yaml")
 # The measurements each drill reports as JUnit properties, in this order.
-PROPERTIES = ("mttd_s", "mttr_s", "p95_ms", "error_rate", "lost_tasks")
+PROPERTIES = ("mttd_s", "mttr_s", "p95_ms", "error_rate", "lost_writes")
 
 _SESSION = pytest.StashKey["_GamedaySession"]()
 
@@ -146,7 +146,7 @@ def junit_properties(result: DrillResult) -> list[tuple[str, str]]:
         "mttr_s": m.mttr_s,
         "p95_ms": m.p95_ms,
         "error_rate": m.error_rate,
-        "lost_tasks": m.lost_tasks,
+        "lost_writes": m.lost_writes,
     }
     return [(name, _number(values[name])) for name in PROPERTIES]
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
-from datetime import datetime
 
 import docker.errors
 
@@ -34,6 +32,7 @@ from gameday.faults.operations import (
 from gameday.faults.service import STOP_GRACE_S
 from gameday.project import Command
 from gameday.proxy_client import ProxyClient
+from gameday.record import StepRecord
 from gameday.replica import Replica
 from gameday.scenario import (
     CommandStep,
@@ -53,16 +52,8 @@ __all__ = ["StepResult", "exec_command_line", "playbook_command", "run_step"]
 _STEP_FAILURES = (GamedayError, docker.errors.DockerException, OSError, subprocess.SubprocessError)
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """What one recovery step did, and whether it worked."""
-
-    action: str
-    target: str
-    started_at: datetime
-    ended_at: datetime
-    ok: bool
-    detail: str
+# What one recovery step did, and whether it worked: the journal's own record of it.
+StepResult = StepRecord
 
 
 def run_step(step: RecoveryStep, replica: Replica) -> StepResult:
@@ -77,7 +68,14 @@ def run_step(step: RecoveryStep, replica: Replica) -> StepResult:
         subprocess.SubprocessError,
     ) as exc:
         detail, ok = str(exc) or type(exc).__name__, False
-    return StepResult(step.action, _target(step), started_at, utcnow(), ok, detail)
+    return StepResult(
+        action=step.action,
+        target=_target(step),
+        started_at=started_at,
+        ended_at=utcnow(),
+        ok=ok,
+        detail=detail,
+    )
 
 
 def _target(step: RecoveryStep) -> str:

@@ -10,7 +10,6 @@ of its own. Every fault is reverted before a drill returns, whatever happened.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from gameday.grading import Measurements, grade
 from gameday.journal import DrillResult, Journal
 from gameday.load import LoadGenerator, LoadReport, RecordId, load_for, lost_writes
 from gameday.project import Project
+from gameday.record import AlertSpan
 from gameday.recovery import StepResult, run_step
 from gameday.replica import Replica, new_run_id
 from gameday.scenario import Scenario
@@ -309,9 +309,19 @@ class DrillSession:
                 }
                 for a in self.scenario.detection.expect
             },
-            alerts=tuple(_jsonable(o) for o in detection.observations),
-            steps=tuple(_jsonable(s) for s in self.steps),
-            load_series=tuple(_jsonable(b) for b in load.series(1.0)),
+            alerts=tuple(
+                AlertSpan(
+                    name=o.name,
+                    labels=o.labels,
+                    pending_at=o.pending_at,
+                    firing_at=o.firing_at,
+                    resolved_at=o.resolved_at,
+                    already_active=o.already_active,
+                )
+                for o in detection.observations
+            ),
+            steps=tuple(self.steps),
+            load_series=load.series(1.0),
             requests=len(load.requests),
             acknowledged=len(load.acknowledged),
             notes=tuple(self.notes),
@@ -368,7 +378,7 @@ def _measure(
         p95_ms=load.p95_ms(),
         error_rate=load.error_rate(),
         availability=window.availability(),
-        lost_tasks=len(lost),
+        lost_writes=len(lost),
         noise=tuple(detection.noise(scenario.detection.expect, scenario.detection.allow)),
         steady_problems=tuple(problems),
         not_run=not_run,
@@ -381,12 +391,6 @@ def _measure(
 
 def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds() if start and end else None
-
-
-def _jsonable(record: object) -> dict[str, object]:
-    """A frozen dataclass record as JSON-ready values (datetimes in ISO 8601)."""
-    data = dataclasses.asdict(record)  # type: ignore[call-overload]
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
 
 
 def run_gameday(

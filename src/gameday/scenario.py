@@ -268,7 +268,7 @@ class Targets(_Strict):
     p95_ms: Annotated[float, Field(gt=0, le=3_600_000)] = 200
     error_rate: Fraction = 0.01
     availability: Fraction | None = None
-    lost_tasks: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+    lost_writes: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
 
 
 class Scenario(_Strict):

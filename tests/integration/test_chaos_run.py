@@ -77,7 +77,7 @@ def test_chaos_runs_the_experiment_and_gameday_grades_it(
         assert drill["passed"] is True, drill["reasons"]
         assert 0 < drill["mttd_s"] <= mttd_s
         assert 0 < drill["mttr_s"] <= mttr_s
-        assert drill["lost_tasks"] == 0
+        assert drill["lost_writes"] == 0
         assert journal["responder"] == "auto"  # the scenario's own responder ran the steps
         assert (reports / "latest" / "index.html").exists()
         kinds = [event["kind"] for event in drill["events"]]

@@ -97,5 +97,5 @@ def test_people_respond_by_the_playbook_and_gameday_grades_them(replica: Replica
     m = result.measurements
     assert m.mtta_s is not None and m.mttd_s is not None and m.mttr_s is not None
     assert 0 < m.mttd_s <= m.mtta_s < m.mttr_s
-    assert any(c.name == "MTTA" and c.passed for c in result.grade.checks)
+    assert any(c.id == "mtta" and c.passed for c in result.grade.checks)
     assert result.passed, result.grade.reasons

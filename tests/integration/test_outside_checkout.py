@@ -83,7 +83,7 @@ def test_the_wheel_drills_the_example_stack_end_to_end(gameday_command: Path, or
     for drill in drills:
         assert drill["passed"], (drill["name"], drill["reasons"])
         assert drill["mttd_s"] is not None and drill["mttr_s"] is not None
-        assert drill["lost_tasks"] == 0
+        assert drill["lost_writes"] == 0
         fired = {a["name"] for a in drill["alerts"] if a.get("firing_at")}
         assert set(drill["alert_mttd_s"]) <= fired
     assert (orders / "reports" / "latest" / "index.html").is_file()

@@ -84,12 +84,12 @@ def test_the_cache_failure_drill_passes_with_its_measurements(session: Session) 
     case = session.cases["cache-failure"]
     assert case.find("failure") is None, session.output
     measured = properties(case)
-    assert set(measured) == {"mttd_s", "mttr_s", "p95_ms", "error_rate", "lost_tasks"}
+    assert set(measured) == {"mttd_s", "mttr_s", "p95_ms", "error_rate", "lost_writes"}
     assert 0 < float(measured["mttd_s"]) <= 15
     assert 0 < float(measured["mttr_s"]) <= 45
     assert 0 < float(measured["p95_ms"]) <= 800
     assert 0 <= float(measured["error_rate"]) <= 0.01
-    assert measured["lost_tasks"] == "0"
+    assert measured["lost_writes"] == "0"
 
 
 def test_the_drill_that_must_fail_fails_with_its_reason(session: Session) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from gameday.grading import Measurements, grade
 from gameday.journal import DrillResult, Journal, write_journal
+from gameday.record import AlertSpan, LoadPoint, StepRecord
 from gameday.report import record_run, render_history, render_run
 from gameday.scenario import Scenario, load_scenario
 from gameday.timeline import Event, EventKind
@@ -108,7 +109,7 @@ def _drill(
         p95_ms=410.0,
         error_rate=0.12,
         availability=0.88,
-        lost_tasks=0,
+        lost_writes=0,
         noise=noise,
     )
 
@@ -178,19 +179,17 @@ def _drill(
         grade=grade(scenario, measurements),
         faults=("stop postgres",),
         mttd_floor_s={"DatabaseDown": 3.0},
-        alerts=tuple(alerts),
+        alerts=tuple(AlertSpan.model_validate(a) for a in alerts),
         steps=(
-            {
-                "action": "start_service",
-                "target": "postgres",
-                "ok": True,
-                "detail": "",
-                "started_at": (fired + timedelta(seconds=0.8)).isoformat(),
-                "ended_at": (fired + timedelta(seconds=2.4)).isoformat(),
-                "seconds": 1.6,
-            },
+            StepRecord(
+                action="start_service",
+                target="postgres",
+                ok=True,
+                started_at=fired + timedelta(seconds=0.8),
+                ended_at=fired + timedelta(seconds=2.4),
+            ),
         ),
-        load_series=tuple(series),
+        load_series=tuple(LoadPoint.model_validate(point) for point in series),
         requests=20 * len(series),
         acknowledged=140,
         notes=(),

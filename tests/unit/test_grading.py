@@ -36,7 +36,7 @@ def measured(**changes: object) -> Measurements:
         "p95_ms": 120.0,
         "error_rate": 0.05,
         "availability": 0.8,
-        "lost_tasks": 0,
+        "lost_writes": 0,
     }
     values.update(changes)
     return Measurements(**values)  # type: ignore[arg-type]
@@ -46,13 +46,23 @@ def test_a_drill_within_every_target_passes(scenario: Scenario) -> None:
     result = grade(scenario, measured())
     assert result.passed
     assert result.reasons == []
-    assert {c.name for c in result.checks} >= {
+    assert {c.label for c in result.checks} >= {
         "MTTD DatabaseDown",
         "MTTR",
         "p95 latency",
         "error rate",
         "availability",
-        "acknowledged tasks kept",
+        "acknowledged writes kept",
+    }
+    # Programs find a check by its id, not by the label people read.
+    assert {c.id for c in result.checks} >= {
+        "mttd:DatabaseDown",
+        "mttr",
+        "p95",
+        "error_rate",
+        "availability",
+        "data",
+        "noise",
     }
 
 
@@ -69,8 +79,8 @@ def test_a_drill_within_every_target_passes(scenario: Scenario) -> None:
             {"mttr_s": None, "steady_problems": ("backend-1 /health answered 503",)},
             "steady state never came back (backend-1 /health answered 503)",
         ),
-        ({"lost_tasks": 3}, "3 tasks lost"),
-        ({"lost_tasks": 1}, "1 task lost"),
+        ({"lost_writes": 3}, "3 acknowledged writes lost"),
+        ({"lost_writes": 1}, "1 acknowledged write lost"),
         ({"p95_ms": 812.0}, "p95 latency 812 ms over the 500 ms target"),
         ({"error_rate": 0.25}, "error rate 25.0% over the 20.0% target"),
         ({"availability": 0.4}, "availability 40.0% under the 50.0% target"),
@@ -92,7 +102,7 @@ def test_mttd_is_the_slowest_expected_alert_and_none_if_one_never_fired() -> Non
 def test_unexpected_alerts_are_reported_but_do_not_fail(scenario: Scenario) -> None:
     result = grade(scenario, measured(noise=("RedisDown",)))
     assert result.passed
-    noise = next(c for c in result.checks if c.name == "unexpected alerts")
+    noise = next(c for c in result.checks if c.label == "unexpected alerts")
     assert noise.measured == "RedisDown"
 
 

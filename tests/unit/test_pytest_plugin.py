@@ -68,7 +68,7 @@ class FakeEngine:
             p95_ms=48.0,
             error_rate=0.125 if broken else 0.0,
             availability=None,
-            lost_tasks=2 if broken else 0,
+            lost_writes=2 if broken else 0,
             steady_problems=("gateway unhealthy",) if broken else (),
         )
         now = utcnow()
@@ -175,8 +175,8 @@ def test_a_failed_grade_fails_with_its_reasons_and_no_traceback(
             "drill must-fail-db (Must fail) failed its grade:",
             "  - DatabaseDown never fired",
             "  - steady state never came back (gateway unhealthy)",
-            "  - 2 tasks lost",
-            "measured: mttd_s none, mttr_s none, p95_ms 48, error_rate 0.125, lost_tasks 2",
+            "  - 2 acknowledged writes lost",
+            "measured: mttd_s none, mttr_s none, p95_ms 48, error_rate 0.125, lost_writes 2",
             "scenario: *scenarios/broken.yaml",
         ]
     )
@@ -339,14 +339,14 @@ def test_junit_xml_carries_the_measurements_as_properties(project: pytest.Pytest
         "mttr_s": "12.5",
         "p95_ms": "48",
         "error_rate": "0",
-        "lost_tasks": "0",
+        "lost_writes": "0",
     }
     assert properties("must-fail-db") == {
         "mttd_s": "",
         "mttr_s": "",
         "p95_ms": "48",
         "error_rate": "0.125",
-        "lost_tasks": "2",
+        "lost_writes": "2",
     }
     failure = cases["must-fail-db"].find("failure")
     assert failure is not None
@@ -393,7 +393,7 @@ def test_the_fixtures_drill_from_a_test_function(project: pytest.Pytester) -> No
         "mttr_s",
         "p95_ms",
         "error_rate",
-        "lost_tasks",
+        "lost_writes",
     }
     assert [e[0] for e in events(project)].count("start") == 1
 

@@ -292,7 +292,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "p95_ms": draw(st.floats(min_value=0.001, max_value=3_600_000)),
             "error_rate": draw(fractions),
             "availability": draw(st.none() | fractions),
-            "lost_tasks": draw(st.integers(0, 10**6)),
+            "lost_writes": draw(st.integers(0, 10**6)),
         },
     }
     return Scenario.model_validate(document)

@@ -207,7 +207,7 @@ def drill_view(run: Run, drill: Drill) -> DrillView:
             alert,
             mttd,
             drill.mttd_floor_s.get(alert),
-            _check_ok(drill, f"MTTD {alert}", f"{alert} fired"),
+            _check_ok(drill, f"mttd:{alert}"),
         )
         for alert, mttd in drill.alert_mttd_s.items()
     )
@@ -279,7 +279,7 @@ def _timeline(drill: Drill) -> tuple[TimelineRow, ...]:
         ):
             if at is not None and (kind, alert.name) not in logged:
                 instance = alert.labels.get("instance", "")
-                events.append(JournalEvent(at, kind, alert.name, instance))
+                events.append(JournalEvent(at=at, kind=kind, subject=alert.name, detail=instance))
                 logged.add((kind, alert.name))
     return tuple(_row(drill, e) for e in sorted(events, key=lambda e: e.at))
 
@@ -392,39 +392,28 @@ def _alert_chart(
     return charts.alert_lanes(lanes, markers, title="Alerts", x_range=x_range)
 
 
-def _check_ok(drill: Drill, *names: str) -> bool | None:
-    for check in drill.checks:
-        if check.name in names:
-            return check.passed
-    return None
+def _check_ok(drill: Drill, check_id: str) -> bool | None:
+    check = drill.check(check_id)
+    return None if check is None else check.passed
 
 
 def _metric_ok(drill: Drill) -> dict[str, bool | None]:
-    detection = [
-        c.passed for c in drill.checks if c.name.startswith("MTTD ") or c.name.endswith(" fired")
-    ]
+    detection = [c.passed for c in drill.checks if c.kind == "mttd"]
     return {
         "mttd": all(detection) if detection else None,
-        "mttr": _check_ok(drill, "MTTR"),
-        "p95": _check_ok(drill, "p95 latency"),
-        "errors": _check_ok(drill, "error rate"),
+        "mttr": _check_ok(drill, "mttr"),
+        "p95": _check_ok(drill, "p95"),
+        "errors": _check_ok(drill, "error_rate"),
         "availability": _check_ok(drill, "availability"),
-        "data": _check_ok(drill, "acknowledged tasks kept"),
+        "data": _check_ok(drill, "data"),
     }
-
-
-_BUDGET = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*s\b")
 
 
 def _mttd_budget(drill: Drill) -> float | None:
     """The detection budget the grade used (the tighter of detection.within_s and
-    targets.mttd_s), read back from the MTTD checks; else the MTTD target."""
-    for check in drill.checks:
-        if check.name.startswith("MTTD ") or check.name.endswith(" fired"):
-            found = _BUDGET.search(check.target)
-            if found:
-                return float(found.group(1))
-    return drill.targets.mttd_s
+    targets.mttd_s), as the MTTD checks carry it; else the MTTD target."""
+    budgets = [c.limit for c in drill.checks if c.kind == "mttd" and c.limit is not None]
+    return budgets[0] if budgets else drill.targets.mttd_s
 
 
 def _summary_floor(rows: Sequence[MttdRow]) -> float | None:

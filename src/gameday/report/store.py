@@ -95,7 +95,7 @@ class DrillRecord:
     p95_ms: float | None
     error_rate: float | None
     availability: float | None
-    lost_tasks: int | None
+    lost_writes: int | None  # the column is lost_tasks, its name in the first version
     requests: int | None
     reasons: tuple[str, ...]
     playbook: PlaybookRef
@@ -117,11 +117,10 @@ def drill_records(run: Run) -> list[DrillRecord]:
     """The history's view of a run's drills (also used for a run not recorded yet)."""
     records = []
     for d in run.drills:
-        checks = {c.name: c.passed for c in d.checks}
         alert_passed = {}
         for alert, mttd in d.alert_mttd_s.items():
-            verdict = checks.get(f"MTTD {alert}", checks.get(f"{alert} fired"))
-            alert_passed[alert] = verdict if verdict is not None else mttd is not None
+            check = d.check(f"mttd:{alert}")
+            alert_passed[alert] = check.passed if check is not None else mttd is not None
         records.append(
             DrillRecord(
                 run_id=run.run_id,
@@ -134,7 +133,7 @@ def drill_records(run: Run) -> list[DrillRecord]:
                 p95_ms=d.p95_ms,
                 error_rate=d.error_rate,
                 availability=d.availability,
-                lost_tasks=d.lost_tasks,
+                lost_writes=d.lost_writes,
                 requests=d.requests,
                 reasons=d.reasons,
                 playbook=d.playbook,
@@ -202,7 +201,7 @@ def _insert(conn: sqlite3.Connection, run: Run) -> None:
                 r.p95_ms,
                 r.error_rate,
                 r.availability,
-                r.lost_tasks,
+                r.lost_writes,
                 r.requests,
                 json.dumps(list(r.reasons)),
                 r.playbook.section,
@@ -269,10 +268,12 @@ def _read(conn: sqlite3.Connection) -> History:
                 p95_ms=row[7],
                 error_rate=row[8],
                 availability=row[9],
-                lost_tasks=row[10],
+                lost_writes=row[10],
                 requests=row[11],
                 reasons=tuple(json.loads(row[12])),
-                playbook=PlaybookRef(row[13], tuple(json.loads(row[15])), row[14]),
+                playbook=PlaybookRef(
+                    section=row[13], alerts=tuple(json.loads(row[15])), drill=row[14]
+                ),
                 alert_mttd_s={a: m for a, m, _, _ in found},
                 alert_floor_s={a: f for a, _, f, _ in found},
                 alert_passed={a: bool(ok) for a, _, _, ok in found},

@@ -3,8 +3,9 @@
 ``drill_json`` and ``journal_json`` build a realistic database-outage drill from a few
 numbers (when the alert fired, when the steady state came back) with every timestamp
 consistent with them. ``real_journal`` builds one through the real ``Journal`` and
-``DrillResult`` dataclasses, and a test checks both have the same keys, so that the
-builder cannot drift from the format.
+``DrillResult``, and a test checks both have the same keys, so that the builder cannot
+drift from the format. ``as_version_1`` turns a journal back into the first format (before
+``schema_version``), which gameday still reads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from gameday.grading import Measurements, grade
 from gameday.journal import DrillResult, Journal
+from gameday.record import AlertSpan, LoadPoint, StepRecord
 from gameday.scenario import Scenario, load_scenario
 from gameday.timeline import Event, EventKind
 
@@ -32,13 +34,26 @@ def _at(start: datetime, seconds: float) -> str:
     return (start + timedelta(seconds=seconds)).isoformat()
 
 
-def _check(name: str, passed: bool, measured: str, target: str, reason: str = "") -> dict[str, Any]:
+def _check(
+    check_id: str,
+    label: str,
+    passed: bool,
+    measured: str,
+    target: str,
+    reason: str = "",
+    *,
+    subject: str = "",
+    limit: float | None = None,
+) -> dict[str, Any]:
     return {
-        "name": name,
+        "id": check_id,
+        "label": label,
         "passed": passed,
         "measured": measured,
         "target": target,
         "reason": reason,
+        "subject": subject,
+        "limit": limit,
     }
 
 
@@ -58,7 +73,7 @@ def drill_json(
     notes: tuple[str, ...] = (),
     responder_notes: tuple[str, ...] = (),
     noise: tuple[str, ...] = (),
-    lost_tasks: int = 0,
+    lost_writes: int = 0,
     load_keys: tuple[str, ...] = ("start", "requests", "errors", "p50_ms", "p95_ms"),
 ) -> dict[str, Any]:
     """One drill: warm-up 8 s, fault at +8 s, the alert after ``mttd_s``, one recovery
@@ -95,6 +110,7 @@ def drill_json(
                 "pending_at": _at(start, firing - 2),
                 "firing_at": _at(start, firing),
                 "resolved_at": _at(start, inject + mttr_s - 1) if mttr_s is not None else None,
+                "already_active": False,
             }
         )
     for extra in noise:
@@ -105,6 +121,7 @@ def drill_json(
                 "pending_at": _at(start, inject + 1),
                 "firing_at": _at(start, inject + 4),
                 "resolved_at": None,
+                "already_active": False,
             }
         )
     recovery = inject + (mttd_s if mttd_s is not None else 15.0) + 0.2
@@ -167,13 +184,21 @@ def drill_json(
     if mttd_s is None:
         checks.append(
             _check(
-                f"{alert} fired", False, "never", f"≤ {mttd_budget_s:.0f} s", f"{alert} never fired"
+                f"mttd:{alert}",
+                f"{alert} fired",
+                False,
+                "never",
+                f"≤ {mttd_budget_s:.0f} s",
+                f"{alert} never fired",
+                subject=alert,
+                limit=mttd_budget_s,
             )
         )
     else:
         ok = mttd_s <= mttd_budget_s
         checks.append(
             _check(
+                f"mttd:{alert}",
                 f"MTTD {alert}",
                 ok,
                 f"{mttd_s:.1f} s",
@@ -181,40 +206,48 @@ def drill_json(
                 ""
                 if ok
                 else f"{alert} fired after {mttd_s:.0f} s, over the {mttd_budget_s:.0f} s budget",
+                subject=alert,
+                limit=mttd_budget_s,
             )
         )
     if mttr_s is None:
         checks.append(
             _check(
+                "mttr",
                 "MTTR",
                 False,
                 "never",
                 f"≤ {mttr_budget_s:.0f} s",
                 "steady state never came back (backend-1 unhealthy)",
+                limit=mttr_budget_s,
             )
         )
     else:
         ok = mttr_s <= mttr_budget_s
         checks.append(
             _check(
+                "mttr",
                 "MTTR",
                 ok,
                 f"{mttr_s:.0f} s",
                 f"≤ {mttr_budget_s:.0f} s",
                 "" if ok else f"MTTR {mttr_s:.0f} s over the {mttr_budget_s:.0f} s budget",
+                limit=mttr_budget_s,
             )
         )
     checks += [
-        _check("p95 latency", True, f"{p95_ms:.0f} ms", "≤ 2500 ms"),
-        _check("error rate", True, f"{errors / requests:.1%}", "≤ 50.0%"),
+        _check("p95", "p95 latency", True, f"{p95_ms:.0f} ms", "≤ 2500 ms", limit=2500.0),
+        _check("error_rate", "error rate", True, f"{errors / requests:.1%}", "≤ 50.0%", limit=0.5),
         _check(
-            "acknowledged tasks kept",
-            lost_tasks == 0,
-            f"{lost_tasks} lost",
+            "data",
+            "acknowledged writes kept",
+            lost_writes == 0,
+            f"{lost_writes} lost",
             "≤ 0 lost",
-            "" if lost_tasks == 0 else f"{lost_tasks} tasks lost",
+            "" if lost_writes == 0 else f"{lost_writes} acknowledged writes lost",
+            limit=0,
         ),
-        _check("unexpected alerts", True, ", ".join(noise) or "none", "reported"),
+        _check("noise", "unexpected alerts", True, ", ".join(noise) or "none", "reported"),
     ]
     reasons = [c["reason"] for c in checks if not c["passed"]]
     return {
@@ -235,10 +268,10 @@ def drill_json(
         "p95_ms": p95_ms,
         "error_rate": round(errors / requests, 4),
         "availability": round(1 - errors / requests, 4),
-        "lost_tasks": lost_tasks,
+        "lost_writes": lost_writes,
         "noise": list(noise),
         "requests": requests,
-        "acknowledged_tasks": 140,
+        "acknowledged_writes": 140,
         "targets": {
             "mttd_s": mttd_budget_s,
             "mtta_s": 600.0,
@@ -246,7 +279,7 @@ def drill_json(
             "p95_ms": 2500.0,
             "error_rate": 0.5,
             "availability": None,
-            "lost_tasks": 0,
+            "lost_writes": 0,
         },
         "checks": checks,
         "faults": ["stop postgres"],
@@ -263,7 +296,6 @@ def drill_json(
                 "detail": "",
                 "started_at": _at(start, recovery),
                 "ended_at": _at(start, recovery + 1.6),
-                "seconds": 1.6,
             }
         ],
         "load_series": series,
@@ -280,7 +312,9 @@ def journal_json(
     scenarios = list(drills) or [drill_json(start=start)]
     end = max(datetime.fromisoformat(d["ended_at"]) for d in scenarios) + timedelta(seconds=5)
     return {
+        "schema_version": 2,
         "gameday_version": "0.1.0",
+        "project": "labelmint",
         "run_id": run_id,
         "passed": all(d["passed"] for d in scenarios),
         "responder": responder,
@@ -296,7 +330,21 @@ def database_outage() -> Scenario:
 
 
 def real_journal(run_id: str = "real-run", *, note: str = "") -> dict[str, Any]:
-    """A journal made by the real dataclasses' ``to_json``, as ``gameday run`` writes it."""
+    """A journal made by the real ``Journal`` and ``DrillResult``, as ``gameday run``
+    writes it."""
+    journal = Journal(
+        run_id=run_id,
+        started_at=T0,
+        ended_at=T0 + timedelta(seconds=60),
+        results=(real_result(note=note),),
+        timings_s={"bring_up": 30.0},
+        project="labelmint",
+    )
+    return journal.to_json()
+
+
+def real_result(*, note: str = "") -> DrillResult:
+    """A database-outage drill's result, as the engine makes one."""
     scenario = database_outage()
     injected = T0 + timedelta(seconds=8)
     measurements = Measurements(
@@ -305,7 +353,7 @@ def real_journal(run_id: str = "real-run", *, note: str = "") -> dict[str, Any]:
         p95_ms=410.0,
         error_rate=0.031,
         availability=0.969,
-        lost_tasks=0,
+        lost_writes=0,
         noise=("HighResponseTime",),
     )
     events = (
@@ -333,44 +381,61 @@ def real_journal(run_id: str = "real-run", *, note: str = "") -> dict[str, Any]:
         faults=("stop postgres",),
         mttd_floor_s={"DatabaseDown": 3.0},
         alerts=(
-            {
-                "name": "DatabaseDown",
-                "labels": {"severity": "critical"},
-                "pending_at": (injected + timedelta(seconds=2)).isoformat(),
-                "firing_at": (injected + timedelta(seconds=4.2)).isoformat(),
-                "resolved_at": None,
-            },
+            AlertSpan(
+                name="DatabaseDown",
+                labels={"severity": "critical"},
+                pending_at=injected + timedelta(seconds=2),
+                firing_at=injected + timedelta(seconds=4.2),
+            ),
         ),
         steps=(
-            {
-                "action": "start_service",
-                "target": "postgres",
-                "ok": True,
-                "detail": "",
-                "started_at": (injected + timedelta(seconds=4.4)).isoformat(),
-                "ended_at": (injected + timedelta(seconds=6)).isoformat(),
-                "seconds": 1.6,
-            },
+            StepRecord(
+                action="start_service",
+                target="postgres",
+                ok=True,
+                started_at=injected + timedelta(seconds=4.4),
+                ended_at=injected + timedelta(seconds=6),
+            ),
         ),
         load_series=tuple(
-            {
-                "start": (T0 + timedelta(seconds=s)).isoformat(),
-                "requests": 20,
-                "errors": 2 if 8 <= s < 20 else 0,
-                "p50_ms": 15.0,
-                "p95_ms": 60.0,
-            }
+            LoadPoint(
+                start=T0 + timedelta(seconds=s),
+                requests=20,
+                errors=2 if 8 <= s < 20 else 0,
+                p50_ms=15.0,
+                p95_ms=60.0,
+            )
             for s in range(30)
         ),
         requests=600,
         acknowledged=120,
         notes=(),
     )
-    journal = Journal(
-        run_id=run_id,
-        started_at=T0,
-        ended_at=T0 + timedelta(seconds=60),
-        results=(result,),
-        timings_s={"bring_up": 30.0},
-    )
-    return journal.to_json()
+    return result
+
+
+# The labels the first format gave checks that have another one now.
+_V1_LABELS = {"acknowledged writes kept": "acknowledged tasks kept"}
+
+
+def as_version_1(journal: dict[str, Any]) -> dict[str, Any]:
+    """``journal`` as the first format wrote it: no schema_version, "tasks" for writes,
+    checks named by their labels, a step's seconds written out."""
+    old = {k: v for k, v in journal.items() if k not in ("schema_version", "project")}
+    drills = []
+    for drill in journal["scenarios"]:
+        d = dict(drill)
+        d["lost_tasks"] = d.pop("lost_writes")
+        d["acknowledged_tasks"] = d.pop("acknowledged_writes")
+        d["targets"] = dict(d["targets"])
+        d["targets"]["lost_tasks"] = d["targets"].pop("lost_writes")
+        d["checks"] = [
+            {
+                "name": _V1_LABELS.get(c["label"], c["label"]),
+                **{k: c[k] for k in ("passed", "measured", "target", "reason")},
+            }
+            for c in d["checks"]
+        ]
+        drills.append(d)
+    old["scenarios"] = drills
+    return old

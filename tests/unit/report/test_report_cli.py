@@ -60,8 +60,8 @@ def _nested(depth: int) -> str:
     ("text", "message"),
     [
         (
-            changed(lambda j: j["scenarios"][0].update(lost_tasks=HUGE)),
-            "field 'scenarios[0].lost_tasks' must be a number of at most 1e15",
+            changed(lambda j: j["scenarios"][0].update(lost_writes=HUGE)),
+            "field 'scenarios[0].lost_writes' must be a number of at most 1e15",
         ),
         (
             changed(lambda j: j["scenarios"][0].update(mttd_s=HUGE)),
@@ -77,7 +77,7 @@ def _nested(depth: int) -> str:
             "field 'scenarios[1].name': scenario 'database-outage' is in the journal twice",
         ),
     ],
-    ids=["huge lost_tasks", "huge mttd_s", "deep", "negative requests", "scenario twice"],
+    ids=["huge lost_writes", "huge mttd_s", "deep", "negative requests", "scenario twice"],
 )
 def test_a_bad_journal_is_one_line_naming_file_and_field(
     capsys: pytest.CaptureFixture[str], reports: Path, text: str, message: str

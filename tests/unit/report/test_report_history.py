@@ -49,11 +49,11 @@ def test_recording_a_run_again_replaces_what_was_recorded(tmp_path: Path) -> Non
 
 def test_what_is_recorded_reads_back(tmp_path: Path) -> None:
     db = tmp_path / "sub" / "history.sqlite"
-    record_run(journal_json("run-1", drill_json(mttd_s=None, mttr_s=None, lost_tasks=1)), db)
+    record_run(journal_json("run-1", drill_json(mttd_s=None, mttr_s=None, lost_writes=1)), db)
     (run,) = load_history(db).runs
     (drill,) = load_history(db).drills
     assert run.run_id == "run-1" and not run.passed and run.started_at == T0
-    assert drill.mttd_s is None and drill.mttr_s is None and drill.lost_tasks == 1
+    assert drill.mttd_s is None and drill.mttr_s is None and drill.lost_writes == 1
     assert drill.alert_passed == {"DatabaseDown": False}
     assert drill.reasons[0] == "DatabaseDown never fired"
     assert drill.playbook.drill == "Database outage simulation"

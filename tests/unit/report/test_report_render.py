@@ -66,7 +66,7 @@ def two_drills(write_run: WriteRun) -> Path:
                 drill="Cache failure simulation",
                 mttd_s=None,
                 mttr_s=None,
-                lost_tasks=2,
+                lost_writes=2,
                 notes=("the replica did not settle: " + XSS,),
             ),
         )
@@ -140,7 +140,7 @@ def test_the_summary_shows_each_grade_against_its_targets(two_drills: Path) -> N
     failed = text_of(html.split('data-reasons-for="cache-failure"')[1].split("</tr>")[0])
     assert "Why it failed: RedisDown never fired" in failed
     assert "steady state never came back (backend-1 unhealthy)" in failed
-    assert "2 tasks lost" in failed
+    assert "2 acknowledged writes lost" in failed
     assert 'class="num bad">2<' in html
 
 
@@ -375,7 +375,7 @@ def test_the_post_mortem_of_a_failed_drill_lists_what_to_follow_up(two_drills: P
     assert "The steady state did not come back before the drill ended." in text
     prevention = text.split("## Prevention")[1].split("##")[0]
     assert "- Follow up: RedisDown never fired" in prevention
-    assert "- Follow up: 2 tasks lost" in prevention
+    assert "- Follow up: 2 acknowledged writes lost" in prevention
     assert "the replica did not settle: &lt;script&gt;" in text.split("## Lessons Learned")[1]
     assert "**Severity**: **[FILL IN]**" in text
 

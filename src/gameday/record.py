@@ -1,0 +1,517 @@
+"""The journal's one schema: the typed record of a run, from the engine to the report.
+
+A run's ``journal.json`` is a :class:`RunRecord` written with ``model_dump_json`` and read
+back with :func:`parse_record`: the same pydantic models on both sides, so that what the
+engine writes is exactly what the report, the history, the pytest plugin and the Chaos
+Toolkit extension read. Grading creates the :class:`CheckRecord` of each check directly.
+
+Reading is strict about what a report cannot hold (a negative count, a number past 1e15,
+a time outside years 1 to 9999, text no file can store, one scenario twice) and says which
+field is wrong; it ignores fields it does not know. A journal of the first format (written
+before ``schema_version`` existed) is read as version 1 and converted; a newer one than
+this gameday knows is refused with its version.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from gameday.errors import ReportError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AlertSpan",
+    "CheckRecord",
+    "DrillRecord",
+    "EventRecord",
+    "LoadPoint",
+    "PlaybookRef",
+    "RunRecord",
+    "StepRecord",
+    "TargetsRecord",
+    "parse_record",
+]
+
+SCHEMA_VERSION = 2
+# No measurement of a drill comes near this (1e15 s is 30 million years): a number past
+# it is a corrupt or hostile journal, and would overflow a float, SQLite's INTEGER or the
+# report's arithmetic further on.
+MAX_NUMBER = 1e15
+
+
+# Each reader below takes a value as JSON has it and either returns what the record holds
+# or raises ValueError with what was expected ("a count of 0 or more"): the message then
+# reads "field 'scenarios[0].requests' must be a count of 0 or more, not the number -100".
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(value: object) -> float | None:
+    """Any number of at most MAX_NUMBER either way; None for null, and for NaN and
+    Infinity (not JSON, but Python's json reads them)."""
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise ValueError("a number or null")
+    assert isinstance(value, int | float)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if abs(value) > MAX_NUMBER:  # exact for ints of any size: no float conversion
+        raise ValueError("a number of at most 1e15")
+    return float(value)
+
+
+def _duration(value: object) -> float | None:
+    number = _number(value)
+    if number is not None and number < 0:
+        raise ValueError("a duration of 0 or more")
+    return number
+
+
+def _fraction(value: object) -> float | None:
+    number = _number(value)
+    if number is not None and not 0.0 <= number <= 1.0:
+        raise ValueError("a fraction from 0 to 1")
+    return number
+
+
+def _count(value: object) -> int | None:
+    number = _number(value)
+    if number is not None and number < 0:
+        raise ValueError("a count of 0 or more")
+    return None if number is None else round(number)
+
+
+def _text(value: object) -> str:
+    """Text that every UTF-8 file and SQLite column can hold; a number written without
+    quotes (a name like 404) is read as its text."""
+    if value is None:
+        return ""
+    if _is_number(value) and abs(value) <= MAX_NUMBER:  # type: ignore[arg-type]
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON's \ud800 escapes can make a lone surrogate, which no file can hold.
+        raise ValueError(
+            f"valid Unicode text (it holds the lone surrogate {value[exc.start]!r})"
+        ) from None
+    return value
+
+
+def _name(value: object) -> str:
+    if value is None:
+        raise PydanticCustomError("missing", "is missing")
+    text = _text(value)
+    if not text.strip():
+        raise ValueError("a name that is not empty")
+    return text
+
+
+def _optional_time(value: object) -> datetime | None:
+    """An ISO 8601 time, in UTC (journals are written in UTC, and a time without an offset
+    is read as UTC too); one that is not a UTC time of years 1 to 9999 is refused here
+    rather than overflowing where the report converts it."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("an ISO 8601 time") from None
+    else:
+        raise ValueError("an ISO 8601 time")
+    try:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("an ISO 8601 time of years 1 to 9999 in UTC") from None
+
+
+def _time(value: object) -> datetime:
+    parsed = _optional_time(value)
+    if parsed is None:
+        raise PydanticCustomError("missing", "is missing")
+    return parsed
+
+
+def _strict_text(value: object) -> str:
+    """An item of a list of text (notes, reasons): a string, nothing else."""
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    return _text(value)
+
+
+def _flag(value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Item = Annotated[str, BeforeValidator(_strict_text)]
+Name = Annotated[str, BeforeValidator(_name)]
+Time = Annotated[datetime, BeforeValidator(_time)]
+OptionalTime = Annotated[datetime | None, BeforeValidator(_optional_time)]
+Seconds = Annotated[float | None, BeforeValidator(_duration)]
+Duration = Annotated[float, BeforeValidator(lambda v: _duration(v) or 0.0)]
+Fraction = Annotated[float | None, BeforeValidator(_fraction)]
+Count = Annotated[int | None, BeforeValidator(_count)]
+Flag = Annotated[bool | None, BeforeValidator(_flag)]
+Passed = Annotated[bool, BeforeValidator(lambda v: False if v is None else _flag(v))]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class PlaybookRef(_Record):
+    section: Text = ""
+    alerts: tuple[Item, ...] = ()
+    drill: Text | None = None
+
+
+class TargetsRecord(_Record):
+    mttd_s: Seconds = None
+    mtta_s: Seconds = None
+    mttr_s: Seconds = None
+    p95_ms: Seconds = None
+    error_rate: Fraction = None
+    availability: Fraction = None
+    lost_writes: Count = None
+
+
+class CheckRecord(_Record):
+    """One graded check. ``id`` names it for programs (``mttd:DatabaseDown``, ``mttr``);
+    ``label`` is for people and may change."""
+
+    id: Name
+    label: Text = ""
+    passed: Passed
+    measured: Text = ""
+    target: Text = ""
+    reason: Text = ""
+    subject: Text = ""  # the alert of a detection check
+    limit: Seconds = None  # the budget it was judged against, in its own unit
+
+    @property
+    def kind(self) -> str:
+        return self.id.partition(":")[0]
+
+
+class EventRecord(_Record):
+    at: Time
+    kind: Name
+    subject: Text = ""
+    detail: Text = ""
+
+
+class AlertSpan(_Record):
+    """One alert as the detection watch saw it: pending, firing, resolved (any may be None)."""
+
+    name: Name
+    labels: dict[Text, Text] = Field(default_factory=dict)
+    pending_at: OptionalTime = None
+    firing_at: OptionalTime = None
+    resolved_at: OptionalTime = None
+    already_active: bool = False  # pending or firing before the drill began
+
+
+class StepRecord(_Record):
+    action: Text
+    target: Text = ""
+    ok: Flag = None
+    detail: Text = ""
+    started_at: OptionalTime = None
+    ended_at: OptionalTime = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class LoadPoint(_Record):
+    """One time bucket of the drill's load; latencies are of successful requests only."""
+
+    start: Time
+    requests: Count = None
+    errors: Count = None
+    p50_ms: Seconds = None
+    p95_ms: Seconds = None
+
+    @property
+    def at(self) -> datetime:
+        return self.start
+
+    @property
+    def error_rate(self) -> float | None:
+        if self.requests is None or self.errors is None or self.requests <= 0:
+            return None
+        return self.errors / self.requests
+
+
+class DrillRecord(_Record):
+    """One scenario's result in a run."""
+
+    name: Name
+    title: Text = ""
+    scenario_file: Text | None = None
+    playbook: PlaybookRef = Field(default_factory=PlaybookRef)
+    passed: Passed
+    reasons: tuple[Item, ...] = ()
+    mttd_s: Seconds = None
+    mttr_s: Seconds = None
+    mtta_s: Seconds = None
+    alert_mttd_s: dict[Text, Seconds] = Field(default_factory=dict)
+    mttd_floor_s: dict[Text, Seconds] = Field(default_factory=dict)
+    # per alert: scrape, evaluation, for and group_wait, the parts of the floor
+    mttd_floor_parts_s: dict[Text, dict[Text, Duration]] = Field(default_factory=dict)
+    p95_ms: Seconds = None
+    error_rate: Fraction = None
+    availability: Fraction = None
+    lost_writes: Count = None
+    noise: tuple[Item, ...] = ()
+    requests: Count = None
+    acknowledged_writes: Count = None
+    targets: TargetsRecord = Field(default_factory=TargetsRecord)
+    checks: tuple[CheckRecord, ...] = ()
+    faults: tuple[Item, ...] = ()
+    started_at: Time
+    injected_at: OptionalTime = None
+    ended_at: Time
+    events: tuple[EventRecord, ...] = ()
+    alerts: tuple[AlertSpan, ...] = ()
+    recovery_steps: tuple[StepRecord, ...] = ()
+    load_series: tuple[LoadPoint, ...] = ()
+    notes: tuple[Item, ...] = ()
+
+    @field_validator("events")
+    @classmethod
+    def _events_in_order(cls, events: tuple[EventRecord, ...]) -> tuple[EventRecord, ...]:
+        return tuple(sorted(events, key=lambda e: e.at))
+
+    @field_validator("load_series")
+    @classmethod
+    def _buckets_in_order(cls, points: tuple[LoadPoint, ...]) -> tuple[LoadPoint, ...]:
+        return tuple(sorted(points, key=lambda p: p.start))
+
+    @model_validator(mode="after")
+    def _title(self) -> DrillRecord:
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
+        return self
+
+    @property
+    def expected_alerts(self) -> tuple[str, ...]:
+        return tuple(self.alert_mttd_s)
+
+    @property
+    def origin(self) -> datetime:
+        """T+0 of the drill's clock: the injection, or the start if nothing was injected."""
+        return self.injected_at or self.started_at
+
+    def first_event(self, kind: str) -> EventRecord | None:
+        return next((e for e in self.events if e.kind == kind), None)
+
+    def check(self, check_id: str) -> CheckRecord | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+class RunRecord(_Record):
+    """One run of one or more drills: the whole of ``journal.json``."""
+
+    schema_version: int = SCHEMA_VERSION
+    gameday_version: Text = ""
+    project: Text = ""
+    run_id: Name
+    passed: Passed = False
+    responder: Text = "auto"
+    started_at: Time
+    ended_at: Time
+    timings_s: dict[Text, Duration] = Field(default_factory=dict)
+    drills: tuple[DrillRecord, ...] = Field(alias="scenarios")
+
+    @model_validator(mode="after")
+    def _each_scenario_once(self) -> RunRecord:
+        # The history keys a drill by its run and scenario: a name twice is a broken journal.
+        first: dict[str, int] = {}
+        for i, drill in enumerate(self.drills):
+            if drill.name in first:
+                raise ValueError(
+                    f"scenarios.{i}.name: scenario {drill.name!r} is in the journal twice "
+                    f"(also scenarios[{first[drill.name]}]); a run drills each scenario once"
+                )
+            first[drill.name] = i
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2) + "\n"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def parse_record(data: object, source: str) -> RunRecord:
+    """A journal already loaded from JSON, as a RunRecord; a ReportError naming ``source``
+    and the field when it is not one."""
+    if not isinstance(data, dict):
+        raise ReportError(f"{source}: the top level must be an object, not {_kind(data)}")
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ReportError(f"{source}: field 'schema_version' must be a version number")
+    if version > SCHEMA_VERSION:
+        raise ReportError(
+            f"{source}: the journal's schema version is {version}, newer than this gameday "
+            f"reads ({SCHEMA_VERSION}): upgrade gameday to report it"
+        )
+    if version == 1:
+        data = _from_version_1(data)
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(_explain(exc.errors()[0], source)) from None
+    except RecursionError:
+        raise ReportError(f"{source}: nested too deeply to be a journal") from None
+
+
+# What pydantic's own checks expect, in the words of the readers above.
+_EXPECTED = {
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a number or null",
+    "float_type": "a number or null",
+}
+
+
+def _explain(error: ErrorDetails, source: str) -> str:
+    loc = error["loc"]
+    if loc and loc[-1] == "[key]":
+        # A mapping's key is wrong: name it as written (pydantic's copy in the location
+        # has lost what would not print).
+        loc = (*loc[:-2], str(error.get("input", loc[-2])))
+    where = _dotted(loc)
+    kind = error["type"]
+    if kind == "missing":
+        return f"{source}: field '{where}' is missing"
+    if kind == "value_error":
+        expected = str(error.get("ctx", {}).get("error", error["msg"]))
+        field, _, rest = expected.partition(": ")
+        if rest and re.fullmatch(r"[a-z_]+(\.[A-Za-z0-9_]+)*", field):
+            # A model's own check names the field it judges: "scenarios.2.name: ..."
+            return f"{source}: field '{_dotted(tuple(field.split('.')))}': {rest}"
+    else:
+        expected = _EXPECTED.get(kind, str(error["msg"]).lower())
+    return f"{source}: field '{where}' must be {expected}, not {_kind(error.get('input'))}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + _printable(str(part)))
+    return "".join(parts) or "(top level)"
+
+
+def _printable(key: str) -> str:
+    """A key as an error message shows it: on one line, every character that would not
+    print escaped, and not too long."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _kind(value: object) -> str:
+    """A value as an error message shows it: short, whatever its size."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {_printable(repr(shown))}"
+    if isinstance(value, int) and abs(value) >= 10**18:
+        # str() of a huge int is slow, and refused past 4300 digits: say its size.
+        return f"a number of about {round(math.log10(abs(value)))} digits"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return f"a {type(value).__name__}"
+
+
+# The first format named checks by their labels and counted "tasks".
+_V1_CHECK_IDS = {
+    "MTTR": "mttr",
+    "MTTA": "mtta",
+    "p95 latency": "p95",
+    "error rate": "error_rate",
+    "availability": "availability",
+    "acknowledged tasks kept": "data",
+    "unexpected alerts": "noise",
+    "drill ran": "ran",
+}
+
+
+def _from_version_1(data: Mapping[str, Any]) -> dict[str, Any]:
+    converted = dict(data)
+    scenarios = data.get("scenarios")
+    if isinstance(scenarios, list):
+        converted["scenarios"] = [_drill_from_version_1(s) for s in scenarios]
+    return converted
+
+
+def _drill_from_version_1(drill: object) -> object:
+    if not isinstance(drill, dict):
+        return drill
+    out = dict(drill)
+    out["lost_writes"] = out.pop("lost_tasks", None)
+    out["acknowledged_writes"] = out.pop("acknowledged_tasks", None)
+    if isinstance(out.get("targets"), dict):
+        targets = dict(out["targets"])
+        targets["lost_writes"] = targets.pop("lost_tasks", None)
+        out["targets"] = targets
+    if isinstance(out.get("checks"), list):
+        out["checks"] = [_check_from_version_1(c) for c in out["checks"]]
+    return out
+
+
+def _check_from_version_1(check: object) -> object:
+    if not isinstance(check, dict) or not isinstance(check.get("name"), str):
+        return check
+    name: str = check["name"]
+    out = {k: v for k, v in check.items() if k != "name"}
+    out["label"] = name
+    if name.startswith("MTTD "):
+        out["id"], out["subject"] = f"mttd:{name[5:]}", name[5:]
+    elif name.endswith(" fired"):
+        out["id"], out["subject"] = f"mttd:{name[:-6]}", name[:-6]
+    else:
+        out["id"] = _V1_CHECK_IDS.get(name, re.sub(r"[^a-z0-9]+", "_", name.lower()))
+    return out
