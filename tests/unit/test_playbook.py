@@ -223,7 +223,9 @@ def test_playbook_files_that_cannot_be_read(tmp_path: Path) -> None:
         load_playbook(tmp_path / "nothing.md")
     latin1 = tmp_path / "latin1.md"
     latin1.write_bytes("# Ops\n## Caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(PlaybookError, match=r"latin1\.md:2: expected UTF-8 text, found the byte 0xe9"):
+    with pytest.raises(
+        PlaybookError, match=r"latin1\.md:2: expected UTF-8 text, found the byte 0xe9"
+    ):
         load_playbook(latin1)
     huge = tmp_path / "huge.md"
     with huge.open("wb") as stream:
