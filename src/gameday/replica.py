@@ -27,6 +27,7 @@ from gameday.docker_engine import client
 from gameday.errors import ReplicaError, ServiceUnhealthy
 from gameday.journal import new_run_id
 from gameday.project import Project
+from gameday.waiting import poll
 
 __all__ = ["Endpoint", "Replica", "new_run_id", "port_variable"]
 
@@ -38,6 +39,21 @@ EXEC_PATIENCE_S = 5.0
 PORT_ATTEMPTS = 3
 # How Docker says a host port is taken: by another container, or by another process.
 PORT_CLASHES = ("port is already allocated", "address already in use")
+# How often readiness is looked at, and a command that said "try again" is tried again.
+READY_POLL_S = 0.25
+EXEC_RETRY_S = 0.1
+
+
+@dataclass(frozen=True)
+class _Health:
+    """One look at the run's containers: each one's health, and those not healthy yet."""
+
+    states: dict[str, str]
+    waiting: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.states) and not self.waiting
 
 
 @dataclass(frozen=True)
@@ -160,9 +176,18 @@ class Replica:
         """
         with ThreadPoolExecutor(max_workers=1) as pool:
             up = pool.submit(self.compose.docker_compose().start)
-            while not up.done():
-                self._check_health(started, final=False)
-                time.sleep(0.25)
+
+            def look() -> _Health | None:
+                return None if up.done() else self._check_health(final=False)
+
+            waited = poll(
+                look,
+                lambda health: health is None,
+                timeout_s=self._time_left(started),
+                interval_s=READY_POLL_S,
+            )
+            if waited.last is not None:  # compose is still at work, and the time is up
+                raise self._late(waited.last)
             try:
                 up.result()
             except subprocess.CalledProcessError as exc:
@@ -221,17 +246,30 @@ class Replica:
         health = state.get("Health")
         return str(health["Status"]) if health else "healthy"
 
-    def _wait_healthy(self, started: float) -> None:
-        while not self._check_health(started, final=True):
-            time.sleep(0.25)
+    def _time_left(self, started: float) -> float:
+        """What is left of the time to be ready, for a replica whose start began at
+        ``started``."""
+        return self.ready_timeout_s - (time.monotonic() - started)
 
-    def _check_health(self, started: float, *, final: bool) -> bool:
-        """Report progress; raise for a failed or late service; True once all are healthy."""
+    def _wait_healthy(self, started: float) -> None:
+        waited = poll(
+            lambda: self._check_health(final=True),
+            lambda health: health.ready,
+            timeout_s=self._time_left(started),
+            interval_s=READY_POLL_S,
+        )
+        if not waited.ok:
+            raise self._late(waited.last)
+
+    def _check_health(self, *, final: bool) -> _Health:
+        """Report progress and raise for a failed service; a final look that finds every
+        service healthy reports nothing."""
         containers = self.containers()
         states = {name: self.health_of(c) for name, c in containers.items()}
-        waiting = sorted(n for n, s in states.items() if s != "healthy")
-        if final and containers and not waiting:
-            return True
+        health = _Health(states, sorted(n for n, s in states.items() if s != "healthy"))
+        if final and health.ready:
+            return health
+        waiting = health.waiting
         if any(states[n] in ("exited", "dead", "unhealthy") for n in waiting):
             self._raise_for_unhealthy()
         message = f"{len(states) - len(waiting)}/{len(states)} services healthy"
@@ -240,15 +278,17 @@ class Replica:
         if containers and message != self._last_progress:
             self.progress(f"replica {self.compose.name}: {message}")
             self._last_progress = message
-        if time.monotonic() - started > self.ready_timeout_s:
-            name = waiting[0] if waiting else "replica"
-            raise ServiceUnhealthy(
-                name,
-                f"is not healthy after {self.ready_timeout_s:.0f} s (state: "
-                f"{states.get(name, 'not created')})",
-                self._logs(name),
-            )
-        return False
+        return health
+
+    def _late(self, health: _Health) -> ServiceUnhealthy:
+        """The error for a replica that is not healthy in time, as ``health`` last saw it."""
+        name = health.waiting[0] if health.waiting else "replica"
+        return ServiceUnhealthy(
+            name,
+            f"is not healthy after {self.ready_timeout_s:.0f} s (state: "
+            f"{health.states.get(name, 'not created')})",
+            self._logs(name),
+        )
 
     def _raise_for_unhealthy(self, fallback: str = "") -> None:
         for name, container in sorted(self.containers().items()):
@@ -289,21 +329,28 @@ class Replica:
     def _wait_monitoring(self, started: float) -> None:
         prometheus = self.prometheus_url()
         last = ""
+
+        def look(http: httpx.Client) -> str:
+            nonlocal last
+            message = self._monitoring_gap(http, prometheus)
+            if message and message != last:
+                self.progress(f"replica {self.compose.name}: {message}")
+                last = message
+            return message
+
         with httpx.Client(timeout=2.0) as http:
-            while True:
-                message = self._monitoring_gap(http, prometheus)
-                if not message:
-                    return
-                if message != last:
-                    self.progress(f"replica {self.compose.name}: {message}")
-                    last = message
-                if time.monotonic() - started > self.ready_timeout_s:
-                    raise ServiceUnhealthy(
-                        self.project.spec.prometheus,
-                        f"never saw the whole replica: {message}",
-                        self._logs(self.project.spec.prometheus),
-                    )
-                time.sleep(0.25)
+            waited = poll(
+                lambda: look(http),
+                lambda message: not message,
+                timeout_s=self._time_left(started),
+                interval_s=READY_POLL_S,
+            )
+        if not waited.ok:
+            raise ServiceUnhealthy(
+                self.project.spec.prometheus,
+                f"never saw the whole replica: {waited.last}",
+                self._logs(self.project.spec.prometheus),
+            )
 
     @staticmethod
     def _monitoring_gap(http: httpx.Client, prometheus: str) -> str:
@@ -330,21 +377,23 @@ class Replica:
         ``retry_while`` (a database that turns clients away for a moment, say), it is tried
         again for a few seconds first.
         """
-        deadline = time.monotonic() + EXEC_PATIENCE_S
-        while True:
+
+        def run() -> tuple[int, str]:
             try:
                 exit_code, output = self.container(service).exec_run(list(argv))
             except docker.errors.APIError as exc:
                 raise ReplicaError(f"cannot run {argv[0]} in {service}: {exc}") from exc
-            text = bytes(output or b"").decode(errors="replace").strip()
-            if exit_code == 0:
-                return text
-            retry = retry_while is not None and retry_while in text
-            if not retry or time.monotonic() > deadline:
-                raise ReplicaError(
-                    f"{argv[0]} in {service} failed (exit code {exit_code}): {text[-500:]}"
-                )
-            time.sleep(0.1)
+            return exit_code, bytes(output or b"").decode(errors="replace").strip()
+
+        def settled(ran: tuple[int, str]) -> bool:
+            exit_code, text = ran
+            return exit_code == 0 or retry_while is None or retry_while not in text
+
+        waited = poll(run, settled, timeout_s=EXEC_PATIENCE_S, interval_s=EXEC_RETRY_S)
+        exit_code, text = waited.last
+        if exit_code == 0:
+            return text
+        raise ReplicaError(f"{argv[0]} in {service} failed (exit code {exit_code}): {text[-500:]}")
 
     # -- addresses -------------------------------------------------------------------------
 

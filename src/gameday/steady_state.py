@@ -8,7 +8,6 @@ Both only read; neither fixes anything.
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +21,7 @@ from gameday.load import LoadGenerator
 from gameday.project import Project
 from gameday.replica import Endpoint
 from gameday.timeline import utcnow
+from gameday.waiting import poll
 
 __all__ = ["ServiceAddresses", "check", "wait_for"]
 
@@ -81,16 +81,13 @@ def wait_for(
 ) -> tuple[datetime | None, list[str]]:
     """When the steady state held (the start of the first check that passed), or None and
     the problems of the last check when it did not hold within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        started = utcnow()
-        problems = check(replica, spec, watch, load)
-        if not problems:
-            return started, []
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None, problems
-        time.sleep(min(poll_s, remaining))
+
+    def look() -> tuple[datetime, list[str]]:
+        return utcnow(), check(replica, spec, watch, load)
+
+    waited = poll(look, lambda seen: not seen[1], timeout_s=timeout_s, interval_s=poll_s)
+    started, problems = waited.last
+    return (started, []) if waited.ok else (None, problems)
 
 
 def _health_problem(replica: ServiceAddresses, service: str, path: str) -> str:

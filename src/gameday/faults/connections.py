@@ -23,6 +23,7 @@ from gameday.errors import FaultError, ReplicaError
 from gameday.faults.operations import exec_checked, state_of
 from gameday.replica import Replica
 from gameday.scenario import ConnectionExhaustionFault
+from gameday.waiting import poll
 
 __all__ = ["APPLICATION_NAME", "ROLE", "ConnectionExhaustion", "count_sessions", "psql"]
 
@@ -32,6 +33,8 @@ HOLD_DIR = "/tmp/gameday-exhaust"
 CONNECT_TIMEOUT_S = 15.0
 TERMINATE_TIMEOUT_S = 10.0
 POLL_S = 0.1
+# A count of held sessions that stays the same this long is all the server lets in.
+STABLE_S = 1.0
 
 SOCKET_DIR = "/run/postgresql"
 # A server that is flooded with connection attempts turns even a superuser away for a moment.
@@ -116,18 +119,21 @@ class ConnectionExhaustion:
             detach=True,
         )
         # Done when all are open, or when the count stops growing: the server is full.
-        deadline = time.monotonic() + CONNECT_TIMEOUT_S
-        held, last, stable_since = 0, -1, time.monotonic()
-        while time.monotonic() < deadline:
+        last, stable_since = -1, time.monotonic()
+
+        def opened() -> tuple[int, bool]:
+            """How many are held, and whether that is all there will be."""
+            nonlocal last, stable_since
             held = count_sessions(replica, spec)
             if held >= wanted:
-                return
+                return held, True
             if held != last:
                 last, stable_since = held, time.monotonic()
-            elif held > 0 and time.monotonic() - stable_since > 1.0:
-                return
-            time.sleep(POLL_S)
-        if held == 0:
+                return held, False
+            return held, held > 0 and time.monotonic() - stable_since > STABLE_S
+
+        waited = poll(opened, lambda seen: seen[1], timeout_s=CONNECT_TIMEOUT_S, interval_s=POLL_S)
+        if not waited.ok and waited.last[0] == 0:
             raise FaultError(f"{self.describe()}: no session opened in {CONNECT_TIMEOUT_S:.0f} s")
 
     def revert(self, replica: Replica) -> None:
@@ -139,12 +145,13 @@ class ConnectionExhaustion:
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             f"WHERE application_name = '{APPLICATION_NAME}'"
         )
-        deadline = time.monotonic() + TERMINATE_TIMEOUT_S
-        while True:
+
+        def left() -> int:
             psql(replica, self.spec, terminate, "terminate the held sessions")
-            left = count_sessions(replica, self.spec)
-            if left == 0:
-                return
-            if time.monotonic() > deadline:
-                raise FaultError(f"{left} held sessions are still open in {self.spec.service}")
-            time.sleep(POLL_S)
+            return count_sessions(replica, self.spec)
+
+        waited = poll(
+            left, lambda count: count == 0, timeout_s=TERMINATE_TIMEOUT_S, interval_s=POLL_S
+        )
+        if not waited.ok:
+            raise FaultError(f"{waited.last} held sessions are still open in {self.spec.service}")
