@@ -250,6 +250,7 @@ class _GamedaySession:
             ended_at=_utcnow(),
             results=tuple(self.results),
             responder="auto",
+            project=self._project.name if self._project else "",
         )
         path = write_journal(journal, reports)
         message = f"gameday journal: {path}"

@@ -431,6 +431,7 @@ def run_gameday(
         results=tuple(results),
         timings_s=timings,
         responder=responder.name if responder else "auto",
+        project=project.name,
     )
 
 

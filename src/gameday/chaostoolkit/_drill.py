@@ -134,6 +134,7 @@ class ChaosDrill:
             ended_at=utcnow(),
             results=(result,),
             responder=self.session.responder_name or "chaostoolkit",
+            project=self.session.replica.project.name,
         )
         path = write_journal(journal, self.reports)
         try:
