@@ -17,10 +17,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from gameday.journal import DrillResult
-from gameday.project import load_project
-from gameday.run import run_gameday
-from gameday.scenario import load_all
+from gameday.inputs.project import load_project
+from gameday.inputs.scenario import load_all
+from gameday.stages.journal import DrillResult
+from gameday.stages.run import run_gameday
 from gameday.timeline import EventKind
 
 ROOT = Path(__file__).parents[1]

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import docker
 
-from gameday import ownership
-from gameday.compose import ComposeProject
-from gameday.images import build_images
-from gameday.project import load_project
-from gameday.replica import Replica
+from gameday.infra import ownership
+from gameday.infra.compose import ComposeProject
+from gameday.infra.images import build_images
+from gameday.infra.replica import Replica
+from gameday.inputs.project import load_project
 
 PROJECT = load_project(Path(__file__).parents[1] / "gameday.yml")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gameday.project import Project, load_project
+from gameday.inputs.project import Project, load_project
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")

@@ -23,18 +23,18 @@ __version__ = "0.1.0"
 
 # Each public name and the module it lives in.
 _EXPORTS = {
-    "DrillResult": "gameday.journal",
-    "Journal": "gameday.journal",
-    "Project": "gameday.project",
-    "Replica": "gameday.replica",
-    "Scenario": "gameday.scenario",
-    "find_project": "gameday.project",
-    "load_all": "gameday.scenario",
-    "load_project": "gameday.project",
-    "load_scenario": "gameday.scenario",
-    "publish": "gameday.publish",
-    "run_drill": "gameday.run",
-    "run_gameday": "gameday.run",
+    "DrillResult": "gameday.stages.journal",
+    "Journal": "gameday.stages.journal",
+    "Project": "gameday.inputs.project",
+    "Replica": "gameday.infra.replica",
+    "Scenario": "gameday.inputs.scenario",
+    "find_project": "gameday.inputs.project",
+    "load_all": "gameday.inputs.scenario",
+    "load_project": "gameday.inputs.project",
+    "load_scenario": "gameday.inputs.scenario",
+    "publish": "gameday.stages.publish",
+    "run_drill": "gameday.stages.run",
+    "run_gameday": "gameday.stages.run",
     "GamedayError": "gameday.errors",
     "InputError": "gameday.errors",
 }
@@ -60,23 +60,25 @@ __all__ = [
 
 if TYPE_CHECKING:
     from gameday.errors import GamedayError, InputError
-    from gameday.journal import DrillResult, Journal
-    from gameday.project import Project, find_project, load_project
-    from gameday.publish import publish
-    from gameday.replica import Replica
-    from gameday.run import run_drill, run_gameday
-    from gameday.scenario import Scenario, load_all, load_scenario
+    from gameday.infra.replica import Replica
+    from gameday.inputs.project import Project, find_project, load_project
+    from gameday.inputs.scenario import Scenario, load_all, load_scenario
+    from gameday.stages.journal import DrillResult, Journal
+    from gameday.stages.publish import publish
+    from gameday.stages.run import run_drill, run_gameday
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gameday' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+if not TYPE_CHECKING:  # for mypy the names are the imports above, checked as such
+
+    def __getattr__(name: str) -> Any:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'gameday' has no attribute {name!r}")
+        return getattr(import_module(module), name)
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:
     """`chaos discover gameday`: the Chaos Toolkit extension's activities (imported late)."""
-    from gameday.chaostoolkit import discover as discover_extension
+    from gameday.adapters.chaostoolkit import discover as discover_extension
 
     return discover_extension(discover_system=discover_system)

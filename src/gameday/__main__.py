@@ -1,5 +1,5 @@
 """`python -m gameday` runs the CLI."""
 
-from gameday.cli import main
+from gameday.adapters.cli import main
 
 main()

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from gameday.project import Project
-from gameday.replica import Replica
+from gameday.infra.replica import Replica
+from gameday.inputs.project import Project
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ import docker.errors
 import httpx
 import pytest
 
-from gameday.faults import build_fault
-from gameday.faults.ledger import Ledger, injected
-from gameday.replica import Replica
-from gameday.scenario import FaultSpec
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import FaultSpec
+from gameday.stages.faults import build_fault
+from gameday.stages.faults.ledger import Ledger, injected
 
 T = TypeVar("T")
 

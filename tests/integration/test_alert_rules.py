@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from gameday import __version__
-from gameday.project import Project
+from gameday.inputs.project import Project
 
 pytestmark = pytest.mark.docker
 
@@ -28,7 +28,7 @@ def promtool(*args: str) -> tuple[int, str]:
         },
         labels={
             "io.gameday.managed": "true",
-            "io.gameday.run": "promtool",
+            "io.gameday.stages.run": "promtool",
             "io.gameday.lease": "manual",
         },
         detach=True,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gameday import ownership
-from gameday.project import Project
-from gameday.replica import Replica
+from gameday.infra import ownership
+from gameday.infra.replica import Replica
+from gameday.inputs.project import Project
 
 pytestmark = pytest.mark.docker
 

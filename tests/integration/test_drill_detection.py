@@ -13,12 +13,12 @@ import time
 import httpx
 import pytest
 
-from gameday.detection import AlertWatch
-from gameday.load import LoadGenerator, load_for, lost_writes
-from gameday.project import LoadSpec
-from gameday.replica import Replica
-from gameday.scenario import Load, SteadyState
-from gameday.steady_state import check, wait_for
+from gameday.infra.replica import Replica
+from gameday.inputs.project import LoadSpec
+from gameday.inputs.scenario import Load, SteadyState
+from gameday.stages.detection import AlertWatch
+from gameday.stages.load import LoadGenerator, load_for, lost_writes
+from gameday.stages.steady_state import check, wait_for
 from gameday.timeline import EventKind, Timeline, utcnow
 
 pytestmark = pytest.mark.docker

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gameday.faults.ledger import Ledger
-from gameday.journal import Journal, write_journal
-from gameday.project import load_project
-from gameday.replica import Replica
-from gameday.run import run_drill
-from gameday.scenario import load_all, load_scenario
+from gameday.infra.replica import Replica
+from gameday.inputs.project import load_project
+from gameday.inputs.scenario import load_all, load_scenario
+from gameday.stages.faults.ledger import Ledger
+from gameday.stages.journal import Journal, write_journal
+from gameday.stages.run import run_drill
 from gameday.timeline import utcnow
 
 pytestmark = pytest.mark.docker
@@ -46,7 +46,7 @@ def assert_nothing_injected(replica: Replica) -> None:
 def test_every_bundled_scenario_passes_on_the_replica(
     replica: Replica, scenario: object, tmp_path: Path
 ) -> None:
-    from gameday.scenario import Scenario
+    from gameday.inputs.scenario import Scenario
 
     assert isinstance(scenario, Scenario)
     result = run_drill(replica, scenario, progress=print)

@@ -31,10 +31,10 @@ from fault_probes import (
 )
 from pydantic import TypeAdapter
 
-from gameday.faults import build_fault
-from gameday.faults.ledger import Ledger, injected, revert_leftovers
-from gameday.replica import Replica
-from gameday.scenario import FaultSpec
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import FaultSpec
+from gameday.stages.faults import build_fault
+from gameday.stages.faults.ledger import Ledger, injected, revert_leftovers
 
 pytestmark = pytest.mark.docker
 
@@ -210,12 +210,12 @@ def test_a_killed_drill_s_faults_are_reverted_by_the_next_run(
     drill = textwrap.dedent(
         f"""
         import time
-        from gameday.faults import build_fault
-        from gameday.faults.ledger import injected
+        from gameday.stages.faults import build_fault
+        from gameday.stages.faults.ledger import injected
         from pathlib import Path
-        from gameday.project import load_project
-        from gameday.replica import Replica
-        from gameday.scenario import LinkDownFault
+        from gameday.inputs.project import load_project
+        from gameday.infra.replica import Replica
+        from gameday.inputs.scenario import LinkDownFault
 
         project = load_project(Path({str(replica.project.source)!r}))
         replica = Replica.attach({replica.run_id!r}, project)

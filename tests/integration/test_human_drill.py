@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gameday.journal import DrillResult
-from gameday.replica import Replica
-from gameday.responders import HumanResponder
-from gameday.run import run_drill
-from gameday.scenario import load_scenario
+from gameday.adapters.responders import HumanResponder
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import load_scenario
+from gameday.stages.journal import DrillResult
+from gameday.stages.run import run_drill
 from gameday.timeline import EventKind
 
 pytestmark = pytest.mark.docker

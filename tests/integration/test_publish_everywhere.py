@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.project import Project
-from gameday.replica import Replica
+from gameday.infra.replica import Replica
+from gameday.inputs.project import Project
 
 pytestmark = pytest.mark.docker
 
@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PLUGIN = (
     ()
-    if "gameday.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
-    else ("-p", "gameday.pytest_plugin")
+    if "gameday.adapters.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
+    else ("-p", "gameday.adapters.pytest_plugin")
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gameday.replica import Replica
+from gameday.infra.replica import Replica
 
 pytestmark = pytest.mark.docker
 
@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 # The pytest11 entry point loads the plugin when gameday is installed; `-p` would load it twice.
 PLUGIN = (
     ()
-    if "gameday.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
-    else ("-p", "gameday.pytest_plugin")
+    if "gameday.adapters.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
+    else ("-p", "gameday.adapters.pytest_plugin")
 )
 
 

@@ -27,9 +27,9 @@ from fault_probes import (
 )
 from pydantic import TypeAdapter
 
-from gameday.recovery import StepResult, playbook_command, run_step
-from gameday.replica import Replica
-from gameday.scenario import FaultSpec, RecoveryStep
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import FaultSpec, RecoveryStep
+from gameday.stages.recovery import StepResult, playbook_command, run_step
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from gameday import ownership
-from gameday.replica import Replica
+from gameday.infra import ownership
+from gameday.infra.replica import Replica
 
 pytestmark = pytest.mark.docker
 

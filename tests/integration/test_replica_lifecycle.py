@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gameday import ownership
 from gameday.errors import ComposeFileError, ProjectError, ServiceUnhealthy
-from gameday.project import Project, load_project
-from gameday.replica import Replica
+from gameday.infra import ownership
+from gameday.infra.replica import Replica
+from gameday.inputs.project import Project, load_project
 
 pytestmark = pytest.mark.docker
 
@@ -105,8 +105,8 @@ def test_leftovers_of_a_killed_process_are_reaped_by_the_next_cleanup(tmp_path: 
     script = textwrap.dedent(
         f"""
         import pathlib, time
-        from gameday.project import load_project
-        from gameday.replica import Replica
+        from gameday.inputs.project import load_project
+        from gameday.infra.replica import Replica
         replica = Replica(load_project(pathlib.Path({str(TINY)!r}))).start()
         pathlib.Path({str(ready)!r}).write_text(replica.run_id)
         time.sleep(300)

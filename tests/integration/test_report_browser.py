@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from gameday.grading import Measurements, grade
-from gameday.journal import DrillResult, Journal, write_journal
+from gameday.inputs.scenario import Scenario, load_scenario
 from gameday.record import AlertSpan, LoadPoint, StepRecord
-from gameday.report import record_run, render_history, render_run
-from gameday.scenario import Scenario, load_scenario
+from gameday.stages.grading import Measurements, grade
+from gameday.stages.journal import DrillResult, Journal, write_journal
+from gameday.stages.report import record_run, render_history, render_run
 from gameday.timeline import Event, EventKind
 
 pytestmark = pytest.mark.browser

@@ -14,9 +14,9 @@ from types import FrameType
 
 import pytest
 
-from gameday import report
-from gameday.cli import main
-from gameday.docker_engine import client
+from gameday.adapters.cli import main
+from gameday.infra.docker_engine import client
+from gameday.stages import report
 
 
 def gameday(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -279,7 +279,7 @@ def watchdog() -> Iterator[None]:
         raise AssertionError("the server started and kept running")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    sigterm = signal.getsignal(signal.SIGTERM)  # gameday.cli.main replaces it
+    sigterm = signal.getsignal(signal.SIGTERM)  # gameday.adapters.cli.main replaces it
     signal.alarm(30)
     yield
     signal.alarm(0)
@@ -292,7 +292,7 @@ def watchdog() -> Iterator[None]:
 def test_proxy_serve_that_cannot_start_says_why_in_one_line(
     case: str, proxy_configs: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gameday.cli import main
+    from gameday.adapters.cli import main
 
     args, exit_code, says = PROXY_CASES[case]
     with pytest.raises(SystemExit) as exited:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from smallproject import COMPOSE, SCENARIO, write_small_project
 
-from gameday.cli import cli
+from gameday.adapters.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 

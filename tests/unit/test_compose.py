@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.compose import ComposeProject
 from gameday.errors import ComposeFileError
+from gameday.infra.compose import ComposeProject
 
 
 def project(compose: Path) -> ComposeProject:

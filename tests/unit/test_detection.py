@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from drill_fakes import FakeAlertmanager, FakePrometheus
 
-from gameday.detection import AlertWatch, ConfigFloor, parse_duration_s
 from gameday.errors import ReplicaError
+from gameday.stages.detection import AlertWatch, ConfigFloor, parse_duration_s
 from gameday.timeline import EventKind, Timeline
 
 POLL_S = 0.02

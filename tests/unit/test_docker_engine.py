@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.docker_engine import require_docker_cli
 from gameday.errors import DockerUnavailable, EnvironmentProblem
+from gameday.infra.docker_engine import require_docker_cli
 
 
 def test_no_docker_on_path_is_an_environment_problem(

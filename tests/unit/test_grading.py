@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.grading import Measurements, grade
-from gameday.scenario import Scenario, load_scenario
+from gameday.inputs.scenario import Scenario, load_scenario
+from gameday.stages.grading import Measurements, grade
 
 DATABASE_OUTAGE = Path(__file__).parents[2] / "scenarios" / "database-outage.yml"
 

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from chaoslib.exceptions import InterruptExecution
 
-from gameday import kubernetes
-from gameday.chaostoolkit.generate import stale
+from gameday.adapters import kubernetes
+from gameday.adapters.chaostoolkit.generate import stale
+from gameday.adapters.kubernetes import NamespaceRefused, check_namespace, plan
 from gameday.errors import EnvironmentProblem
-from gameday.kubernetes import NamespaceRefused, check_namespace, plan
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "experiments" / "kubernetes"
@@ -113,7 +113,7 @@ def test_the_control_refuses_the_experiment_before_it_starts(
 def test_committed_experiments_are_what_the_drills_generate() -> None:
     generated = kubernetes.generate(EXPERIMENTS)
     assert sorted(e.path for e in generated) == committed()
-    assert stale(generated) == [], "regenerate them (gameday.kubernetes.generate)"
+    assert stale(generated) == [], "regenerate them (gameday.adapters.kubernetes.generate)"
 
 
 def chaosk8s_activities() -> list[tuple[str, dict[str, Any]]]:

@@ -17,7 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gameday.errors import InputError, ReplicaError
-from gameday.load import (
+from gameday.infra.replica import Endpoint, Replica
+from gameday.inputs.project import DataCheck, LoadRequest, LoadSpec, Project, load_project
+from gameday.inputs.scenario import Load
+from gameday.stages.load import (
     LoadGenerator,
     LoadReport,
     RequestRecord,
@@ -25,9 +28,6 @@ from gameday.load import (
     lost_writes,
     percentile,
 )
-from gameday.project import DataCheck, LoadRequest, LoadSpec, Project, load_project
-from gameday.replica import Endpoint, Replica
-from gameday.scenario import Load
 from gameday.timeline import EventKind, Timeline
 
 BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[2] / "gameday.yml"

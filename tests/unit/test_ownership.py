@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from gameday import ownership
+from gameday.infra import ownership
 
 
 def test_this_process_holds_a_live_lease() -> None:
@@ -18,7 +18,11 @@ def test_this_process_holds_a_live_lease() -> None:
 
 def test_the_lease_of_a_finished_process_is_dead() -> None:
     child = subprocess.run(
-        [sys.executable, "-c", "from gameday import ownership; print(ownership.current_lease())"],
+        [
+            sys.executable,
+            "-c",
+            "from gameday.infra import ownership; print(ownership.current_lease())",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -46,7 +50,7 @@ def test_a_killed_process_not_yet_reaped_holds_no_lease() -> None:
         [
             sys.executable,
             "-c",
-            "from gameday import ownership; print(ownership.current_lease(),"
+            "from gameday.infra import ownership; print(ownership.current_lease(),"
             " flush=True); import time; time.sleep(60)",
         ],
         stdout=subprocess.PIPE,

@@ -9,7 +9,7 @@ import pytest
 from smallproject import PLAYBOOK as SMALL_PLAYBOOK
 
 from gameday.errors import PlaybookError
-from gameday.playbook import Playbook, load_playbook, parse_playbook
+from gameday.inputs.playbook import Playbook, load_playbook, parse_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_PLAYBOOK = REPO / "src" / "gameday" / "stack" / "playbook.md"

@@ -10,7 +10,7 @@ from smallproject import PLAYBOOK, PROJECT, write_small_project
 from smallproject import with_line as line_of
 
 from gameday.errors import ProjectError
-from gameday.project import (
+from gameday.inputs.project import (
     PROJECT_ENV,
     Project,
     find_project,

@@ -12,8 +12,7 @@ import pytest
 from toxiproxy.api import APIConsumer
 
 from gameday.errors import ProxyError
-from gameday.proxy import RunningServer, run_server
-from gameday.proxy_client import (
+from gameday.infra.proxy_client import (
     PROXY_URL_ENV,
     ProxyClient,
     ProxyConflict,
@@ -22,6 +21,7 @@ from gameday.proxy_client import (
     ProxyRejected,
     ProxyUnreachable,
 )
+from gameday.proxy import RunningServer, run_server
 
 
 class _Echo(asyncio.Protocol):

@@ -35,8 +35,8 @@ def test_the_exported_names_are_pinned() -> None:
 
 
 def test_every_exported_name_resolves_to_what_its_module_defines() -> None:
-    from gameday.project import load_project
-    from gameday.run import run_gameday
+    from gameday.inputs.project import load_project
+    from gameday.stages.run import run_gameday
 
     for name in gameday.__all__:
         assert getattr(gameday, name) is not None, name

@@ -24,9 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _plugin_args() -> tuple[str, ...]:
     """Nothing when gameday is installed with its pytest11 entry point (it loads itself, and
-    ``-p`` would register it twice); ``-p gameday.pytest_plugin`` in a checkout without it."""
+    ``-p`` would register it twice); ``-p gameday.adapters.pytest_plugin`` in a checkout
+    without it."""
     installed = {ep.value for ep in entry_points(group="pytest11")}
-    return () if "gameday.pytest_plugin" in installed else ("-p", "gameday.pytest_plugin")
+    return (
+        ()
+        if "gameday.adapters.pytest_plugin" in installed
+        else ("-p", "gameday.adapters.pytest_plugin")
+    )
 
 
 PLUGIN = _plugin_args()
@@ -36,8 +41,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gameday.grading import Measurements, grade
-from gameday.journal import DrillResult
+from gameday.stages.grading import Measurements, grade
+from gameday.stages.journal import DrillResult
 from gameday.timeline import utcnow
 
 EVENTS = []
@@ -358,7 +363,7 @@ def test_the_fixtures_drill_from_a_test_function(project: pytest.Pytester) -> No
         test_drills_from_functions=textwrap.dedent(
             """
             import pytest
-            from gameday.scenario import load_scenario
+            from gameday.inputs.scenario import load_scenario
 
             def test_replica(gameday_replica):
                 assert gameday_replica.run_id == "fake-run"
@@ -427,8 +432,8 @@ def test_docker_and_the_engine_are_not_imported_to_collect_or_fake(
             """
             def pytest_sessionfinish(session):
                 import sys, pathlib
-                heavy = sorted(m for m in ("docker", "testcontainers", "gameday.run",
-                                           "gameday.replica") if m in sys.modules)
+                heavy = sorted(m for m in ("docker", "testcontainers", "gameday.stages.run",
+                                           "gameday.infra.replica") if m in sys.modules)
                 pathlib.Path("heavy.json").write_text(json.dumps(heavy))
             import json
             """

@@ -12,12 +12,12 @@ from typing import cast
 import pytest
 from pydantic import TypeAdapter
 
-from gameday.compose import ComposeProject
 from gameday.errors import ReplicaError
-from gameday.project import Project, load_project
-from gameday.recovery import playbook_command, run_step
-from gameday.replica import Endpoint, Replica
-from gameday.scenario import RecoveryStep
+from gameday.infra.compose import ComposeProject
+from gameday.infra.replica import Endpoint, Replica
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import RecoveryStep
+from gameday.stages.recovery import playbook_command, run_step
 
 STEP = TypeAdapter(RecoveryStep)
 RUN = "20260101-000000-fake"

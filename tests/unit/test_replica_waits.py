@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from smallproject import write_small_project
 
-from gameday import replica as replica_module
 from gameday.errors import ReplicaError, ServiceUnhealthy
-from gameday.project import load_project
-from gameday.replica import Replica
+from gameday.infra import replica as replica_module
+from gameday.infra.replica import Replica
+from gameday.inputs.project import load_project
 
 
 class FakeContainer:

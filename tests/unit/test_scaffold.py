@@ -9,9 +9,9 @@ import pytest
 from smallproject import COMPOSE, RULES
 
 from gameday.errors import InputError, ProjectError
-from gameday.project import Project, load_project
-from gameday.scaffold import write_project
-from gameday.scenario import Scenario, load_all
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scaffold import write_project
+from gameday.inputs.scenario import Scenario, load_all
 
 
 def accepted(directory: Path) -> tuple[Project, list[Scenario]]:

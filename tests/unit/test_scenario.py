@@ -15,8 +15,8 @@ from smallproject import SCENARIO as SMALL_SCENARIO
 from smallproject import write_small_project
 
 from gameday.errors import ScenarioError
-from gameday.project import Project, load_project
-from gameday.scenario import (
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import (
     MAX_FILE_BYTES,
     TOXIC_ATTRIBUTES,
     LinkToxicFault,

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gameday.errors import ScenarioError
-from gameday.project import load_project
-from gameday.scenario import TOXIC_ATTRIBUTES, Scenario, load_scenario, parse_scenario
+from gameday.inputs.project import load_project
+from gameday.inputs.scenario import TOXIC_ATTRIBUTES, Scenario, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 # Scenarios are checked against the bundled example's project, as `gameday validate` would.

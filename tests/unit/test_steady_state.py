@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 import pytest
 from drill_fakes import FakeAlertmanager, FakeGateway, FakePrometheus
 
-from gameday.detection import AlertWatch
 from gameday.errors import ReplicaError
-from gameday.load import LoadGenerator, load_for
-from gameday.project import Project
-from gameday.replica import Endpoint
-from gameday.scenario import Load, SteadyState
-from gameday.steady_state import check, wait_for
+from gameday.infra.replica import Endpoint
+from gameday.inputs.project import Project
+from gameday.inputs.scenario import Load, SteadyState
+from gameday.stages.detection import AlertWatch
+from gameday.stages.load import LoadGenerator, load_for
+from gameday.stages.steady_state import check, wait_for
 from gameday.timeline import Timeline
 
 SERVICES = ("gateway", "backend-1", "backend-2")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from gameday import chaostoolkit
-from gameday.chaostoolkit import actions, controls, probes
+from gameday.adapters import chaostoolkit
+from gameday.adapters.chaostoolkit import actions, controls, probes
 
 
 def test_discover_lists_every_action_and_probe_of_the_modules() -> None:

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from chaoslib.exceptions import ActivityFailed
 
-from gameday.chaostoolkit import actions, probes
-from gameday.chaostoolkit.generate import experiment_for, generate, render, stale, write
-from gameday.project import Project, load_project
-from gameday.scenario import load_scenario
+from gameday.adapters.chaostoolkit import actions, probes
+from gameday.adapters.chaostoolkit.generate import experiment_for, generate, render, stale, write
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[3]
 EXPERIMENTS = REPO / "experiments"
@@ -88,7 +88,9 @@ def test_the_experiment_follows_the_scenario(in_repo: Path, bundled_project: Pro
         ("steady_state_holds", True)
     ]
     assert [a["provider"]["func"] for a in experiment["rollbacks"]] == ["revert_faults"]
-    assert experiment["controls"][0]["provider"]["module"] == "gameday.chaostoolkit.controls"
+    assert (
+        experiment["controls"][0]["provider"]["module"] == "gameday.adapters.chaostoolkit.controls"
+    )
 
 
 def chaos_validate(path: Path) -> subprocess.CompletedProcess[str]:

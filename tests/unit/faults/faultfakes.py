@@ -8,9 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
-from gameday.project import Project, load_project
-from gameday.replica import Replica
-from gameday.scenario import CommandFault, FaultSpec, LinkDownFault
+from gameday.infra.replica import Replica
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import CommandFault, FaultSpec, LinkDownFault
 
 BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[3] / "gameday.yml"
 

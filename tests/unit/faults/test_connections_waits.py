@@ -9,10 +9,10 @@ from typing import Any, cast
 import pytest
 
 from gameday.errors import FaultError
-from gameday.faults import connections
-from gameday.faults.connections import ConnectionExhaustion
-from gameday.replica import Replica
-from gameday.scenario import ConnectionExhaustionFault
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import ConnectionExhaustionFault
+from gameday.stages.faults import connections
+from gameday.stages.faults.connections import ConnectionExhaustion
 
 
 class FakeContainer:

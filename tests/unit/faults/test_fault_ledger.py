@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from faultfakes import FakeFault, fake_replica, link_down
 
-from gameday import ownership
 from gameday.errors import FaultError
-from gameday.faults.ledger import Ledger, injected, revert_leftovers
-from gameday.scenario import FaultSpec
+from gameday.infra import ownership
+from gameday.inputs.scenario import FaultSpec
+from gameday.stages.faults.ledger import Ledger, injected, revert_leftovers
 from gameday.timeline import EventKind, Timeline
 
 DEAD_LEASE = f"pid:{socket.gethostname()}:999999999:1"

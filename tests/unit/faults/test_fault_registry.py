@@ -7,8 +7,8 @@ from typing import get_args
 import pytest
 from pydantic import TypeAdapter
 
-from gameday.faults import FAULT_TYPES, build_fault
-from gameday.scenario import FaultSpec
+from gameday.inputs.scenario import FaultSpec
+from gameday.stages.faults import FAULT_TYPES, build_fault
 
 SPEC = TypeAdapter(FaultSpec)
 

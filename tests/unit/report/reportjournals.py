@@ -1,4 +1,4 @@
-"""Journals for the report's tests, in exactly the shape ``gameday.journal`` writes.
+"""Journals for the report's tests, in exactly the shape ``gameday.stages.journal`` writes.
 
 ``drill_json`` and ``journal_json`` build a realistic database-outage drill from a few
 numbers (when the alert fired, when the steady state came back) with every timestamp
@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gameday.grading import Measurements, grade
-from gameday.journal import DrillResult, Journal
+from gameday.inputs.scenario import Scenario, load_scenario
 from gameday.record import AlertSpan, LoadPoint, StepRecord
-from gameday.scenario import Scenario, load_scenario
+from gameday.stages.grading import Measurements, grade
+from gameday.stages.journal import DrillResult, Journal
 from gameday.timeline import Event, EventKind
 
 REPO = Path(__file__).parents[3]

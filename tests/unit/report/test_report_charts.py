@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from gameday.report import charts
-from gameday.report.templating import format_seconds, md_code, md_text
+from gameday.stages.report import charts
+from gameday.stages.report.templating import format_seconds, md_code, md_text
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from reportjournals import drill_json, journal_json
 
-from gameday.cli import main
-from gameday.report.store import load_history
+from gameday.adapters.cli import main
+from gameday.stages.report.store import load_history
 
 HUGE = int("9" * 400)
 

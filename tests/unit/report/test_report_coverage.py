@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from reportjournals import DATABASE_OUTAGE, T0, WriteRun, drill_json, journal_json
 
-from gameday.project import Project
-from gameday.report import CoverageRow, playbook_coverage, record_run, render_run
-from gameday.report.coverage import PlaybookOutline
+from gameday.inputs.project import Project
+from gameday.stages.report import CoverageRow, playbook_coverage, record_run, render_run
+from gameday.stages.report.coverage import PlaybookOutline
 
 CACHE_SCENARIO = """\
 name: cache-failure

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from reportjournals import T0, XSS, WriteRun, drill_json, journal_json
 
-from gameday.report import ReportError, publish_run, record_run, render_history, render_run
-from gameday.report.history import Timing, slower, trends
-from gameday.report.store import load_history
+from gameday.stages.report import ReportError, publish_run, record_run, render_history, render_run
+from gameday.stages.report.history import Timing, slower, trends
+from gameday.stages.report.store import load_history
 
 
 def run_of(index: int, mttd_s: float | None, mttr_s: float | None) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import pytest
 from reportjournals import drill_json, journal_json, real_journal
 
 from gameday.errors import InputError
-from gameday.report import ReportError
-from gameday.report.model import parse_journal, read_journal
+from gameday.stages.report import ReportError
+from gameday.stages.report.model import parse_journal, read_journal
 
 
 def test_the_builder_writes_the_shape_the_real_journal_has() -> None:

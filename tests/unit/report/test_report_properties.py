@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reportjournals import XSS, drill_json, journal_json, real_journal
 
-from gameday.cli import main
-from gameday.report import ReportError, publish_run
-from gameday.report.model import Run, load_json, parse_journal
+from gameday.adapters.cli import main
+from gameday.stages.report import ReportError, publish_run
+from gameday.stages.report.model import Run, load_json, parse_journal
 
 SOURCE = "fuzz/journal.json"
 FAST = settings(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reportjournals import XSS, WriteRun, drill_json, journal_json, real_journal
 
-from gameday.report import ReportError, render_run
+from gameday.stages.report import ReportError, render_run
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr", "source", "area", "base"}
 SVG_LEAVES = {"line", "polyline", "rect", "circle", "path"}

@@ -1,0 +1,645 @@
+"""The `gameday` command: a thin adapter over the library, holding no drill logic.
+
+Every command ends in one of these ways, each with its exit status:
+
+    0    done (for `gameday run`: every drill passed)
+    1    a drill failed its grade (`gameday run`)
+    2    bad input: a scenario, compose file, journal or option gameday cannot use
+    3    the environment or the replica failed (no Docker, an image, a fault, a service)
+    4    an internal error, a bug in gameday: one line, the traceback in a log file
+    130  Ctrl-C, 143 SIGTERM: unwound through the same clean-up as an error
+
+A GamedayError is printed as one clear message with its exit code; any other exception
+is an internal error (see :func:`main`), never a traceback on the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+import docker.errors
+
+from gameday import __version__
+from gameday.errors import GamedayError, InputError
+from gameday.infra import ownership
+
+if TYPE_CHECKING:
+    from gameday.infra.replica import Replica
+    from gameday.inputs.project import Project
+    from gameday.inputs.scenario import Scenario
+    from gameday.stages.journal import Journal
+    from gameday.stages.run import Responder
+
+__all__ = ["main"]
+
+
+def progress(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+project_option = click.option(
+    "--project",
+    "-p",
+    "project_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="GAMEDAY_PROJECT",
+    help="The project file (gameday.yml) or its directory. Default: the first gameday.yml "
+    "in the current directory or one above it.",
+)
+
+
+def _project(project_path: Path | None, *, announce: bool = True) -> Project:
+    from gameday.inputs.project import find_project, load_project
+
+    project = load_project(find_project(explicit=project_path))
+    if announce:
+        progress(f"project {project.name}: {project.source}")
+    return project
+
+
+def _scenario_paths(paths: tuple[str, ...], project: Project) -> list[Path]:
+    # Paths stay text until here: click would read "" as Path("") (this directory).
+    if any(path == "" for path in paths):
+        raise click.UsageError("an empty scenario path names nothing; give a file")
+    return [Path(path) for path in paths] or [project.scenarios_dir]
+
+
+EXIT_STATUS_HELP = """\b
+Exit status: 0 done (every drill passed), 1 a drill failed its grade, 2 bad input,
+3 the environment or the replica failed, 4 internal error (a bug: see the log named),
+130 interrupted, 143 terminated."""
+EXIT_INTERNAL = 4
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_STATUS_HELP,
+)
+@click.version_option(__version__, prog_name="gameday")
+def cli() -> None:
+    """Chaos drills and game days that prove an incident playbook works."""
+
+
+@cli.command()
+@project_option
+def build(project_path: Path | None) -> None:
+    """Build the replica's images (offline if need be; cached after the first time)."""
+    from gameday.infra.compose import ComposeProject
+    from gameday.infra.images import build_images
+
+    project = _project(project_path)
+    compose = ComposeProject(
+        run_id="build",
+        lease=ownership.MANUAL,
+        compose_files=project.compose_files,
+        port_variables=project.topology.port_variables,
+    )
+    try:
+        images = build_images(compose, progress)
+    finally:
+        compose.discard_env()
+    fresh = sum(1 for image in images if not image.cached)
+    progress(f"{len(images)} images ready ({fresh} built, {len(images) - fresh} from cache)")
+
+
+@cli.command()
+@project_option
+@click.option("--check", is_flag=True, help="Bring the replica up, show it is ready, take it down.")
+@click.option(
+    "--timeout", "timeout_s", default=180.0, show_default=True, help="Seconds to be ready."
+)
+def up(project_path: Path | None, check: bool, timeout_s: float) -> None:
+    """Start a replica and keep it running until `gameday down`."""
+    from gameday.infra.replica import Replica
+
+    replica = Replica(
+        _project(project_path),
+        persistent=not check,
+        progress=progress,
+        ready_timeout_s=timeout_s,
+    )
+    replica.start()
+    try:
+        _print_endpoints(replica)
+    finally:
+        if check:
+            replica.stop()
+    if not check:
+        replica.compose.discard_env()  # `gameday down` works from labels, not this file
+        click.echo(f"\nreplica {replica.run_id} keeps running: `gameday down {replica.run_id}`")
+
+
+def _print_endpoints(replica: Replica) -> None:
+    click.echo(f"replica {replica.run_id} ({replica.compose.name}) is ready:")
+    published = replica.project.published
+    width = max((len(s) for s in published), default=0) + 2
+    for service in sorted(published):
+        click.echo(f"  {service:<{width}} {replica.endpoint(service).url}")
+
+
+@cli.command()
+def status() -> None:
+    """List the replicas gameday has in Docker, and whose they are."""
+    runs = ownership.find_runs()
+    if not runs:
+        click.echo("no gameday replicas in Docker")
+        return
+    from gameday.infra.docker_engine import client
+    from gameday.infra.replica import Replica
+
+    for run in sorted(runs.values(), key=lambda r: r.run_id):
+        if run.lease == ownership.PERSISTENT:
+            owner = "kept by `gameday up`"
+        elif run.lease == ownership.MANUAL:
+            owner = "started by hand"
+        elif ownership.lease_is_alive(run.lease):
+            owner = f"in use by process {run.lease.split(':')[2]}"
+        else:
+            owner = "LEFTOVER of a dead process (`gameday cleanup` removes it)"
+        click.echo(
+            f"{run.run_id}: {len(run.containers)} containers, {len(run.networks)} networks, "
+            f"{len(run.volumes)} volumes; {owner}"
+        )
+        containers = [client().containers.get(c) for c in run.containers]
+        for container in sorted(containers, key=lambda c: str(c.name)):
+            service = container.labels.get("com.docker.compose.service", container.name)
+            click.echo(f"  {service:<18} {Replica.health_of(container)}")
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+def down(run_ids: tuple[str, ...]) -> None:
+    """Remove replicas started by `gameday up` (all of them, or the ones named)."""
+    runs = ownership.find_runs()
+    chosen = run_ids or tuple(r for r, res in runs.items() if res.lease == ownership.PERSISTENT)
+    unknown = [r for r in chosen if r not in runs]
+    if unknown:
+        raise click.UsageError(
+            f"no replica with run id {', '.join(unknown)} (see `gameday status`)"
+        )
+    if not chosen:
+        click.echo("no replica started by `gameday up` is running")
+    for run_id in chosen:
+        removed = ownership.remove_run(run_id)
+        click.echo(
+            f"removed {run_id}: {len(removed.containers)} containers, "
+            f"{len(removed.networks)} networks, {len(removed.volumes)} volumes"
+        )
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Also remove live and kept replicas.")
+def cleanup(everything: bool) -> None:
+    """Remove what dead gameday runs left in Docker (found by gameday's labels only)."""
+    removed = ownership.sweep(everything=everything)
+    for run in removed:
+        click.echo(
+            f"removed {run.run_id}: {len(run.containers)} containers, "
+            f"{len(run.networks)} networks, {len(run.volumes)} volumes"
+        )
+    if not removed:
+        click.echo("nothing to clean up")
+
+
+def _load_scenarios(project: Project, paths: tuple[str, ...], run_all: bool) -> list[Scenario]:
+    from gameday.inputs.scenario import load_all
+
+    if run_all and paths:
+        raise click.UsageError("give scenario files or --all, not both")
+    if not run_all and not paths:
+        raise click.UsageError(
+            "name scenario files to run, or --all for every one in the project's scenarios"
+        )
+    if run_all and not project.scenarios_dir.is_dir():
+        raise InputError(
+            f"--all runs the scenarios in {project.scenarios_dir} (scenarios: in "
+            f"{project.source}), and there is no such directory: create it, or name "
+            "scenario files"
+        )
+    return load_all(_scenario_paths(paths, project), project)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--all", "run_all", is_flag=True, help="Run every scenario of the project.")
+@project_option
+@click.option("--replica", "replica_run_id", help="Drill a replica kept by `gameday up`.")
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where <run-id>/ is written (default: the project's reports directory).",
+)
+@click.option(
+    "--responder",
+    type=click.Choice(["auto", "human", "none"]),
+    default=None,
+    help="Who responds: the scenario's own (default), the automatic responder, people at "
+    "this terminal (game day), or nobody.",
+)
+@click.option(
+    "--time-box",
+    "time_box_s",
+    default=1800.0,
+    show_default=True,
+    help="Seconds people have to respond in human mode.",
+)
+def run(
+    paths: tuple[str, ...],
+    run_all: bool,
+    project_path: Path | None,
+    replica_run_id: str | None,
+    reports: Path | None,
+    responder: str | None,
+    time_box_s: float,
+) -> None:
+    """Run drills: inject, detect, recover, grade, and write the journal.
+
+    Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input,
+    3 when the environment or the replica failed, 4 on an internal error.
+    """
+    from gameday.stages.publish import publish
+    from gameday.stages.run import run_gameday
+
+    project = _project(project_path)
+    scenarios = _load_scenarios(project, paths, run_all)
+    reports = reports or project.reports_dir
+    journal = run_gameday(
+        project,
+        scenarios,
+        progress=progress,
+        replica_run_id=replica_run_id,
+        responder=_responder(responder, time_box_s),
+    )
+    published = publish(journal, reports, project)
+    path, report = published.journal, published.report
+    click.echo(_summary_table(journal))
+    click.echo(f"\njournal: {path}\nreport:  {report}")
+    if not journal.passed:
+        sys.exit(1)
+
+
+def _responder(name: str | None, time_box_s: float) -> Responder | None:
+    from gameday.adapters.responders import HumanResponder
+    from gameday.stages.run import AutoResponder, NoResponder
+
+    if name == "human":
+        return HumanResponder(sys.stdin, sys.stdout, time_box_s=time_box_s)
+    if name == "auto":
+        return AutoResponder()
+    if name == "none":
+        return NoResponder()
+    return None
+
+
+def _summary_table(journal: Journal) -> str:
+    def fmt(value: float | None, unit: str, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+    rows = [("scenario", "result", "MTTD", "floor", "MTTR", "p95", "errors", "lost")]
+    for r in journal.results:
+        m = r.measurements
+        floor = max(r.mttd_floor_s.values()) if r.mttd_floor_s else None
+        rows.append(
+            (
+                r.scenario.name,
+                "PASS" if r.passed else "FAIL",
+                fmt(m.mttd_s, " s"),
+                fmt(floor, " s"),
+                fmt(m.mttr_s, " s"),
+                fmt(m.p95_ms, " ms", 0),
+                f"{m.error_rate:.1%}",
+                str(m.lost_writes),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in journal.results:
+        for reason in r.grade.reasons:
+            lines.append(f"{r.scenario.name}: {reason}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("run", default="latest")
+@project_option
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The reports directory that holds the run (default: the project's, else ./reports).",
+)
+def report(run: str, project_path: Path | None, reports: Path | None) -> None:
+    """Regenerate a run's report (index.html, post-mortems) and the history page from its
+    journal. RUN is a run id, `latest`, or a run's directory."""
+    from gameday.errors import ProjectError
+
+    try:
+        project: Project | None = _project(project_path, announce=False)
+    except ProjectError:
+        if project_path is not None:
+            raise
+        project = None  # a report can be made from its journal alone
+    reports = reports or (project.reports_dir if project else Path("reports"))
+    run_dir = Path(run) if Path(run).is_dir() else reports / run
+    if not (run_dir / "journal.json").is_file():
+        raise InputError(f"{run_dir}: no journal.json there (is {run!r} a run id in {reports}?)")
+    from gameday.stages.publish import republish
+
+    click.echo(f"report: {republish(run_dir.resolve(), reports, project)}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@project_option
+def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
+    """Check the project file and scenario files (default: every one in the project's
+    scenarios directory) without running anything."""
+    from gameday.inputs.scenario import load_all
+
+    project = _project(project_path, announce=False)
+    click.echo(f"ok  {project.source}  (project {project.name})")
+    if project.playbook is not None:
+        playbook = project.playbook
+        click.echo(
+            f"ok  {playbook.path}  ({len(playbook.sections)} sections, "
+            f"{len(playbook.alerts)} alerts, {len(playbook.drills)} drills)"
+        )
+    scenarios = load_all(_scenario_paths(paths, project), project)
+    for scenario in scenarios:
+        click.echo(f"ok  {scenario.source}  ({scenario.name})")
+    click.echo(f"{len(scenarios)} scenarios valid")
+
+
+@cli.command("list")
+@click.argument("paths", nargs=-1, type=click.Path())
+@project_option
+def list_scenarios(paths: tuple[str, ...], project_path: Path | None) -> None:
+    """List scenarios: what breaks, which alert must fire, how fast."""
+    from gameday.inputs.scenario import load_all
+
+    project = _project(project_path, announce=False)
+    for s in load_all(_scenario_paths(paths, project), project):
+        alerts = ", ".join(s.detection.expect)
+        click.echo(
+            f"{s.name:<28} {alerts:<28} MTTD ≤ {s.targets.mttd_s:.0f} s, "
+            f"MTTR ≤ {s.targets.mttr_s:.0f} s  {s.title}"
+        )
+
+
+@cli.command()
+@click.option(
+    "--compose-file",
+    "compose_files",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The stack's compose file (repeat for overrides).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(),
+    help="Where gameday.yml and scenarios/ are written (default: here).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(compose_files: tuple[Path, ...], directory: Path, force: bool) -> None:
+    """Write a project file (gameday.yml) and a first scenario for a compose file."""
+    from gameday.inputs.scaffold import write_project
+
+    for path in write_project(list(compose_files), directory, force=force):
+        click.echo(f"wrote {path}")
+    click.echo("next: edit them, then `gameday validate` and `gameday run --all`")
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["project", "scenario"]))
+def schema(which: str) -> None:
+    """Print the JSON Schema of the project file or of a scenario file (for editors)."""
+    import json
+
+    from gameday.inputs.project import ProjectSpec
+    from gameday.inputs.scenario import Scenario
+
+    model = ProjectSpec if which == "project" else Scenario
+    click.echo(json.dumps(model.model_json_schema(), indent=2))
+
+
+@cli.group()
+def experiments() -> None:
+    """Chaos Toolkit experiments generated from the scenarios."""
+
+
+@experiments.command("generate")
+@click.option("--check", is_flag=True, help="Only say which experiments are out of date.")
+@project_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the experiments go (default: experiments/ beside the project file).",
+)
+def experiments_generate(check: bool, project_path: Path | None, out: Path | None) -> None:
+    """Write experiments/*.json from the scenarios (and the Kubernetes ones), or --check them."""
+    from gameday.adapters import kubernetes
+    from gameday.adapters.chaostoolkit.generate import generate, stale, write
+
+    project = _project(project_path, announce=False)
+    out = out or project.root / "experiments"
+    found = generate(project, out) + kubernetes.generate(out / "kubernetes")
+    if check:
+        drifted = stale(found)
+        for path in drifted:
+            click.echo(f"out of date: {path}")
+        if drifted:
+            raise InputError(
+                "experiments differ from the scenarios: run `gameday experiments generate`"
+            )
+        click.echo(f"{len(found)} experiments match their scenarios")
+        return
+    for path in write(found):
+        click.echo(f"wrote {path}")
+
+
+@cli.group()
+def k8s() -> None:
+    """Drills of a Kubernetes namespace (chaostoolkit-kubernetes)."""
+
+
+@k8s.command("plan")
+@click.option("--namespace", required=True, help="The namespace to drill (must be allowed).")
+def k8s_plan(namespace: str) -> None:
+    """Print what the Kubernetes drills would do in NAMESPACE, without doing it."""
+    from gameday.adapters import kubernetes
+
+    click.echo(kubernetes.plan(namespace))
+
+
+@cli.group()
+def proxy() -> None:
+    """The Toxiproxy-compatible network-fault proxy."""
+
+
+@proxy.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the HTTP API.")
+@click.option("--port", default=8474, show_default=True, help="Port of the HTTP API.")
+@click.option(
+    "--config", type=click.Path(path_type=Path), help="JSON list of proxies to create at start."
+)
+@click.option(
+    "--allow-remote", is_flag=True, help="Let the API and the proxies listen beyond loopback."
+)
+@click.option(
+    "--allow-public-upstreams",
+    is_flag=True,
+    help="Let proxies forward to public addresses, not only to names and local ones.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
+def proxy_serve(
+    host: str,
+    port: int,
+    config: Path | None,
+    allow_remote: bool,
+    allow_public_upstreams: bool,
+    log_level: str,
+) -> None:
+    """Serve Toxiproxy's HTTP API and its proxies."""
+    from gameday.errors import EnvironmentProblem
+    from gameday.proxy import StartupError, configure_logging, serve
+
+    configure_logging(log_level.upper())
+    try:
+        serve(
+            host,
+            port,
+            config,
+            allow_remote=allow_remote,
+            allow_public_upstreams=allow_public_upstreams,
+        )
+    except StartupError as exc:
+        # The proxy package stands alone; its errors become gameday's here (exit 2 or 3).
+        error = InputError if exc.exit_code == InputError.exit_code else EnvironmentProblem
+        raise error(str(exc)) from exc
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl-C so that every `finally` reverts faults and removes containers.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn every way it can end into its exit status (see the module).
+
+    The one place that catches everything: an exception no module wrapped is a bug, said
+    in one line, with the traceback in a log file for the bug report (exit 4; exit 1 means
+    a drill failed its grade, and a crash must not read as that)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli.main(args=argv, prog_name="gameday", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo(
+            "gameday: interrupted; injected faults were reverted and what this run "
+            "started was removed",
+            err=True,
+        )
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except GamedayError as exc:
+        click.echo(f"gameday: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except docker.errors.DockerException as exc:
+        # The last line of defence: modules wrap the errors they expect; this one was not.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"gameday: error: Docker failed: {first}", err=True)
+        sys.exit(3)
+    except KeyboardInterrupt:
+        click.echo(
+            "gameday: interrupted; injected faults were reverted and what this run "
+            "started was removed",
+            err=True,
+        )
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence, by design
+        _internal_error(exc, argv)
+
+
+# The optional [chaos] extra, by the top-level modules it installs.
+CHAOS_EXTRA_MODULES = frozenset({"chaoslib", "chaosk8s", "chaostoolkit"})
+
+
+def _internal_error(exc: Exception, argv: list[str] | None) -> None:
+    """Say in one line that gameday failed and where the details are, and exit 4.
+
+    A missing optional extra is no bug: it is exit 3 with the command that installs it."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in (
+        CHAOS_EXTRA_MODULES
+    ):
+        click.echo(
+            f"gameday: error: {exc.name} is not installed: pip install 'gameday[chaos]'",
+            err=True,
+        )
+        sys.exit(3)
+    details = "".join(traceback.format_exception(exc))
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # an exception whose message itself fails: its type says enough
+        lines = []
+    summary = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+    log = _write_crash_log(details, argv)
+    where = f"details in {log}" if log else "no log could be written; traceback follows"
+    click.echo(f"gameday: internal error: {summary} ({where})", err=True)
+    if log is None:
+        click.echo(details, err=True, nl=False)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _write_crash_log(details: str, argv: list[str] | None) -> Path | None:
+    """Write a crash's traceback to the user's state dir (else the temp dir); its path,
+    or None if neither can be written."""
+    args = sys.argv[1:] if argv is None else argv
+    text = (
+        f"gameday {__version__}, Python {sys.version.split()[0]}, "
+        f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        f"command: gameday {' '.join(args)}\n\n{details}"
+    )
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (_state_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8", errors="replace")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _state_dir() -> Path:
+    """Where gameday keeps state of its own: ``$GAMEDAY_STATE_DIR``, else
+    ``~/.local/state/gameday`` (the fault ledger's folder too)."""
+    configured = os.environ.get("GAMEDAY_STATE_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        return Path.home() / ".local" / "state" / "gameday"
+    except RuntimeError:  # no home directory to be found
+        return Path(tempfile.gettempdir())

@@ -1,0 +1,453 @@
+"""The drill engine: one function that runs scenarios on a replica and returns the journal.
+
+    scenario -> replica -> fault injection -> detection watch -> recovery -> grading -> journal
+
+The CLI, the pytest plugin and the Chaos Toolkit extension all call :func:`run_gameday`
+(or :func:`run_drill` for one scenario on a replica they hold); none of them has logic
+of its own. Every fault is reverted before a drill returns, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gameday.infra.replica import Replica, new_run_id
+from gameday.inputs.project import Project
+from gameday.inputs.scenario import Scenario
+from gameday.record import AlertSpan
+from gameday.stages import steady_state
+from gameday.stages.detection import AlertWatch, DetectionReport
+from gameday.stages.faults import build_fault
+from gameday.stages.faults.ledger import injected, revert_leftovers
+from gameday.stages.grading import Measurements, grade
+from gameday.stages.journal import DrillResult, Journal
+from gameday.stages.load import LoadGenerator, LoadReport, RecordId, load_for, lost_writes
+from gameday.stages.recovery import StepResult, run_step
+from gameday.timeline import EventKind, Timeline, utcnow
+
+__all__ = [
+    "AutoResponder",
+    "Drill",
+    "DrillSession",
+    "NoResponder",
+    "Responder",
+    "run_drill",
+    "run_gameday",
+]
+
+Progress = Callable[[str], None]
+
+PRE_STEADY_TIMEOUT_S = 60.0
+WARMUP_S = 2.0
+CLEANUP_TIMEOUT_S = 90.0
+
+
+@dataclass
+class Drill:
+    """What a responder may see and use while a drill runs."""
+
+    replica: Replica
+    scenario: Scenario
+    timeline: Timeline
+    watch: AlertWatch
+    load: LoadGenerator | None
+    injected_at: datetime
+    progress: Progress
+    steps: list[StepResult]
+
+    def elapsed_s(self) -> float:
+        return (utcnow() - self.injected_at).total_seconds()
+
+
+class Responder(Protocol):
+    """Who responds to the incident once the fault is in: a script or people."""
+
+    name: str
+
+    def respond(self, drill: Drill) -> None:
+        """Return when the responder is done (recovery attempted, or given up)."""
+
+
+class AutoResponder:
+    """The CI regression responder: waits for detection, then runs the playbook's steps."""
+
+    name = "auto"
+
+    def respond(self, drill: Drill) -> None:
+        scenario = drill.scenario
+        wait_s = scenario.recovery.start_after_s or scenario.detection.within_s
+        expected = set(scenario.detection.expect)
+        drill.progress(f"  waiting up to {wait_s:.0f} s for {', '.join(sorted(expected))}")
+        if drill.watch.wait_firing(expected, timeout_s=wait_s):
+            drill.progress(f"  detected after {drill.elapsed_s():.1f} s")
+        else:
+            drill.progress(f"  not detected within {wait_s:.0f} s; recovering anyway")
+        drill.timeline.add(EventKind.RECOVERY_STARTED, "automatic responder")
+        for step in scenario.recovery.steps:
+            result = run_step(step, drill.replica)
+            drill.steps.append(result)
+            outcome = "done" if result.ok else f"FAILED: {result.detail}"
+            drill.timeline.add(
+                EventKind.RECOVERY_STEP,
+                outcome,
+                subject=f"{result.action} {result.target}".strip(),
+                at=result.ended_at,
+            )
+            drill.progress(f"  step {result.action} {result.target}: {outcome}")
+        drill.timeline.add(EventKind.RECOVERY_DONE, f"{len(drill.steps)} steps")
+
+
+class NoResponder:
+    """Nobody responds: shows what the system does on its own."""
+
+    name = "none"
+
+    def respond(self, drill: Drill) -> None:
+        drill.timeline.add(EventKind.NOTE, "no responder: the system is left to recover alone")
+
+
+def _responder_for(scenario: Scenario, override: Responder | None) -> Responder:
+    if override is not None:
+        return override
+    return NoResponder() if scenario.recovery.responder == "none" else AutoResponder()
+
+
+class DrillSession:
+    """One drill, phase by phase, for adapters that drive the phases themselves.
+
+    ``run_drill`` calls the phases in order; the Chaos Toolkit extension calls them from
+    its control and actions. Whatever happens, ``close`` reverts every fault, stops the
+    load and the watch, and waits (ungraded) for the replica to settle; ``result``
+    grades what was measured.
+    """
+
+    def __init__(self, replica: Replica, scenario: Scenario, *, progress: Progress) -> None:
+        self.replica = replica
+        self.scenario = scenario
+        self.progress = progress
+        self.timeline = Timeline()
+        self.faults = [build_fault(spec) for spec in scenario.faults]
+        self.steps: list[StepResult] = []
+        self.notes: list[str] = []
+        self.injected_at: datetime | None = None
+        self.steady_at: datetime | None = None
+        self.problems: list[str] = []
+        self.not_run = ""
+        self.started_at = self.timeline.add(EventKind.DRILL_STARTED, scenario.title).at
+        self.watch = AlertWatch(replica.prometheus_url(), replica.alertmanager_url(), self.timeline)
+        project_load = replica.project.spec.load
+        self.load_spec = load_for(project_load, scenario.load) if project_load else None
+        self.load = (
+            LoadGenerator(
+                replica.endpoint(self.load_spec.target).url, self.load_spec, self.timeline
+            )
+            if self.load_spec is not None
+            else None
+        )
+        self._faults_open = contextlib.ExitStack()
+        self._load_report: LoadReport | None = None
+        self._detection: DetectionReport | None = None
+        self._lost: list[RecordId] = []
+        self._closed = False
+        self.responder_name = ""
+
+    def _first(self, kind: EventKind) -> datetime | None:
+        event = self.timeline.first(kind)
+        return event.at if event else None
+
+    def start(self) -> None:
+        """Revert what a dead drill left, then start the alert watch and the load."""
+        for entry in revert_leftovers(self.replica):
+            self.progress(f"  reverted a fault a dead drill left: {entry.spec.type}")
+        self.watch.start()
+        if self.load is not None:
+            self.load.start()
+
+    def verify_steady(self, timeout_s: float = PRE_STEADY_TIMEOUT_S) -> bool:
+        """Wait for the steady state before the fault; False (and why) if it never comes."""
+        time.sleep(WARMUP_S)
+        ready_at, problems = steady_state.wait_for(
+            self.replica, self.scenario.steady_state, self.watch, self.load, timeout_s=timeout_s
+        )
+        if ready_at is None:
+            self.not_run = (
+                "the replica was not in its steady state before the fault ("
+                + "; ".join(problems)
+                + ")"
+            )
+            self.notes.append(self.not_run)
+            return False
+        self.timeline.add(EventKind.STEADY_STATE_VERIFIED)
+        return True
+
+    def inject(self) -> datetime:
+        """Inject the scenario's faults; they stay in until ``revert`` or ``close``."""
+        self.progress(f"  injecting {', '.join(f.describe() for f in self.faults)}")
+        if self.load is not None:
+            self.load.arm()
+        self._faults_open.enter_context(injected(self.faults, self.replica, self.timeline.add))
+        first = self.timeline.first(EventKind.FAULT_INJECTED)
+        self.injected_at = first.at if first else utcnow()
+        return self.injected_at
+
+    def respond(self, responder: Responder | None = None) -> None:
+        """Hand the incident to the responder (by default the scenario's own)."""
+        if self.injected_at is None:
+            raise RuntimeError("respond() before inject()")
+        drill = Drill(
+            self.replica,
+            self.scenario,
+            self.timeline,
+            self.watch,
+            self.load,
+            self.injected_at,
+            self.progress,
+            self.steps,
+        )
+        chosen = _responder_for(self.scenario, responder)
+        self.responder_name = chosen.name
+        chosen.respond(drill)
+
+    def wait_steady(self) -> datetime | None:
+        """Wait for the steady state to come back, within the MTTR budget and some grace
+        (so that "MTTR 74 s over the 60 s budget" can still be measured)."""
+        if self.injected_at is None:
+            raise RuntimeError("wait_steady() before inject()")
+        budget = self.scenario.targets.mttr_s
+        elapsed = (utcnow() - self.injected_at).total_seconds()
+        remaining = budget + min(30.0, budget / 2) - elapsed
+        self.steady_at, self.problems = steady_state.wait_for(
+            self.replica,
+            self.scenario.steady_state,
+            self.watch,
+            self.load,
+            timeout_s=max(remaining, 1.0),
+        )
+        if self.steady_at is not None:
+            self.timeline.add(EventKind.STEADY_STATE_BACK, at=self.steady_at)
+            seconds = (self.steady_at - self.injected_at).total_seconds()
+            self.progress(f"  steady state back after {seconds:.1f} s")
+        else:
+            self.progress(f"  steady state did not come back: {'; '.join(self.problems)}")
+        return self.steady_at
+
+    def revert(self) -> None:
+        """Revert every fault now (idempotent); the load goes on."""
+        self._faults_open.close()
+
+    def close(self) -> None:
+        """Revert, stop the load and the watch, let the replica settle. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._load_report = self.load.stop() if self.load else LoadReport((), ())
+            self.revert()
+            if self.steady_at is None and self.injected_at is not None:
+                # Not graded: only so that the next drill starts on a settled replica.
+                settled, left = steady_state.wait_for(
+                    self.replica,
+                    self.scenario.steady_state,
+                    self.watch,
+                    None,
+                    timeout_s=CLEANUP_TIMEOUT_S,
+                )
+                if settled is None:
+                    self.notes.append(
+                        "the replica did not settle after the faults were reverted: "
+                        + "; ".join(left)
+                    )
+        finally:
+            self._detection = self.watch.stop()
+        check = self.replica.project.spec.data_check
+        if self.injected_at is not None and check is not None:
+            self._lost = lost_writes(
+                self.replica, check, self.load_spec, self._load_report.acknowledged
+            )
+
+    def result(self) -> DrillResult:
+        """Grade the drill (closing it first if need be)."""
+        self.close()
+        assert self._load_report is not None and self._detection is not None
+        load, detection = self._load_report, self._detection
+        ended_at = self.timeline.add(EventKind.DRILL_ENDED).at
+        measurements = _measure(
+            self.scenario,
+            self.injected_at,
+            self.steady_at,
+            self.problems,
+            detection,
+            load,
+            self._lost,
+            self.not_run,
+            self._first(EventKind.ACKNOWLEDGED),
+            self.responder_name == "human",
+            load_measured=self.load is not None,
+            data_checked=self.replica.project.spec.data_check is not None,
+        )
+        return DrillResult(
+            scenario=self.scenario,
+            started_at=self.started_at,
+            ended_at=ended_at,
+            injected_at=self.injected_at,
+            events=tuple(self.timeline.sorted()),
+            measurements=measurements,
+            grade=grade(self.scenario, measurements),
+            faults=tuple(f.describe() for f in self.faults),
+            mttd_floor_s={a: detection.floor.floor_s(a) for a in self.scenario.detection.expect},
+            mttd_floor_parts_s={
+                a: {
+                    "scrape": detection.floor.scrape_interval_s,
+                    "evaluation": detection.floor.evaluation_interval_s,
+                    "for": detection.floor.for_s.get(a, 0.0),
+                    "group_wait": detection.floor.group_wait_s,
+                }
+                for a in self.scenario.detection.expect
+            },
+            alerts=tuple(
+                AlertSpan(
+                    name=o.name,
+                    labels=o.labels,
+                    pending_at=o.pending_at,
+                    firing_at=o.firing_at,
+                    resolved_at=o.resolved_at,
+                    already_active=o.already_active,
+                )
+                for o in detection.observations
+            ),
+            steps=tuple(self.steps),
+            load_series=load.series(1.0),
+            requests=len(load.requests),
+            acknowledged=len(load.acknowledged),
+            notes=tuple(self.notes),
+        )
+
+
+def run_drill(
+    replica: Replica,
+    scenario: Scenario,
+    *,
+    progress: Progress,
+    responder: Responder | None = None,
+) -> DrillResult:
+    """Run one scenario on a ready replica and grade it. Faults are always reverted."""
+    session = DrillSession(replica, scenario, progress=progress)
+    try:
+        session.start()
+        if session.verify_steady():
+            session.inject()
+            session.respond(responder)
+            session.wait_steady()
+    finally:
+        session.close()
+    return session.result()
+
+
+def _measure(
+    scenario: Scenario,
+    injected_at: datetime | None,
+    steady_at: datetime | None,
+    problems: Sequence[str],
+    detection: DetectionReport,
+    load: LoadReport,
+    lost: Sequence[RecordId],
+    not_run: str,
+    acknowledged_at: datetime | None,
+    human: bool,
+    *,
+    load_measured: bool = True,
+    data_checked: bool = True,
+) -> Measurements:
+    alert_mttd: dict[str, float | None] = {}
+    for alert in scenario.detection.expect:
+        fired = detection.first_firing(alert)
+        # An alert that fired before the fault went in is not this fault's detection.
+        if fired is not None and injected_at is not None and fired >= injected_at:
+            alert_mttd[alert] = _seconds_between(injected_at, fired)
+        else:
+            alert_mttd[alert] = None
+    window = load.between(injected_at, steady_at or utcnow()) if injected_at else load
+    return Measurements(
+        alert_mttd_s=alert_mttd,
+        mttr_s=(steady_at - injected_at).total_seconds() if steady_at and injected_at else None,
+        p95_ms=load.p95_ms(),
+        error_rate=load.error_rate(),
+        availability=window.availability(),
+        lost_writes=len(lost),
+        noise=tuple(detection.noise(scenario.detection.expect, scenario.detection.allow)),
+        steady_problems=tuple(problems),
+        not_run=not_run,
+        mtta_s=_seconds_between(injected_at, acknowledged_at),
+        acknowledgement_expected=human and injected_at is not None,
+        load_measured=load_measured,
+        data_checked=data_checked,
+    )
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
+def run_gameday(
+    project: Project,
+    scenarios: Sequence[Scenario],
+    *,
+    progress: Progress,
+    replica_run_id: str | None = None,
+    responder: Responder | None = None,
+    run_id: str | None = None,
+) -> Journal:
+    """Bring a replica of ``project`` up (or use a kept one), run every scenario on it,
+    take it down."""
+    started_at = utcnow()
+    timings: dict[str, float] = {}
+    results: list[DrillResult] = []
+    if replica_run_id is not None:
+        replica = Replica.attach(replica_run_id, project)
+        replica.progress = progress
+        _run_all(replica, scenarios, progress, responder, results, timings)
+        own_run_id = run_id or new_run_id()  # a run of its own, on a kept replica
+    else:
+        replica = Replica(project, progress=progress, run_id=run_id)
+        own_run_id = replica.run_id
+        t0 = time.monotonic()
+        replica.start()
+        timings["bring_up"] = time.monotonic() - t0
+        try:
+            _run_all(replica, scenarios, progress, responder, results, timings)
+        finally:
+            t0 = time.monotonic()
+            replica.stop()
+            timings["teardown"] = time.monotonic() - t0
+    return Journal(
+        run_id=own_run_id,
+        started_at=started_at,
+        ended_at=utcnow(),
+        results=tuple(results),
+        timings_s=timings,
+        responder=responder.name if responder else "auto",
+        project=project.name,
+    )
+
+
+def _run_all(
+    replica: Replica,
+    scenarios: Sequence[Scenario],
+    progress: Progress,
+    responder: Responder | None,
+    results: list[DrillResult],
+    timings: dict[str, float],
+) -> None:
+    for index, scenario in enumerate(scenarios, start=1):
+        progress(f"[{index}/{len(scenarios)}] {scenario.name}: {scenario.title}")
+        t0 = time.monotonic()
+        result = run_drill(replica, scenario, progress=progress, responder=responder)
+        timings[f"drill:{scenario.name}"] = time.monotonic() - t0
+        verdict = "PASSED" if result.passed else "FAILED: " + "; ".join(result.grade.reasons)
+        progress(f"[{index}/{len(scenarios)}] {scenario.name}: {verdict}")
+        results.append(result)
