@@ -28,7 +28,7 @@ def promtool(*args: str) -> tuple[int, str]:
         },
         labels={
             "io.gameday.managed": "true",
-            "io.gameday.stages.run": "promtool",
+            "io.gameday.run": "promtool",
             "io.gameday.lease": "manual",
         },
         detach=True,

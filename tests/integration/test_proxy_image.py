@@ -33,7 +33,7 @@ pytestmark = pytest.mark.docker
 IMAGE = f"gameday/proxy:{gameday.__version__}"
 LABELS = {
     "io.gameday.managed": "true",
-    "io.gameday.stages.run": "proxy-image-test",
+    "io.gameday.run": "proxy-image-test",
     "io.gameday.lease": "manual",
 }
 API_PORT = 8474  # the image's CMD

@@ -1,7 +1,7 @@
 """What gameday owns in Docker, and how it finds it again.
 
 Every container, network and volume of a replica carries three labels (set in the compose
-file): ``io.gameday.managed=true``, ``io.gameday.stages.run=<run id>`` and ``io.gameday.lease``.
+file): ``io.gameday.managed=true``, ``io.gameday.run=<run id>`` and ``io.gameday.lease``.
 The lease says who keeps the replica alive:
 
 * ``pid:<host>:<pid>:<start ticks>``: the process that started it; once that process is
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 LABEL_MANAGED = "io.gameday.managed"
-LABEL_RUN = "io.gameday.stages.run"
+LABEL_RUN = "io.gameday.run"
 LABEL_LEASE = "io.gameday.lease"
 PERSISTENT = "persistent"
 MANUAL = "manual"
