@@ -10,6 +10,9 @@ a time outside years 1 to 9999, text no file can store, one scenario twice) and 
 field is wrong; it ignores fields it does not know. A journal of the first format (written
 before ``schema_version`` existed) is read as version 1 and converted; a newer one than
 this gameday knows is refused with its version.
+
+It is long because it is the whole schema (every record of a run), the reader's
+messages and the conversion of the first format; all three must change together.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from gameday.errors import ReportError
 
 __all__ = [
+    "JOURNAL_FILE",
     "SCHEMA_VERSION",
     "AlertSpan",
     "CheckRecord",
@@ -48,6 +52,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
+# The file a run's record is written to, in its reports/<run-id>/ directory.
+JOURNAL_FILE = "journal.json"
 # No measurement of a drill comes near this (1e15 s is 30 million years): a number past
 # it is a corrupt or hostile journal, and would overflow a float, SQLite's INTEGER or the
 # report's arithmetic further on.

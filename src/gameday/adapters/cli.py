@@ -11,6 +11,9 @@ Every command ends in one of these ways, each with its exit status:
 
 A GamedayError is printed as one clear message with its exit code; any other exception
 is an internal error (see :func:`main`), never a traceback on the terminal.
+
+Its length is its commands: each is a thin function over the library, and they share
+the options and main()'s error handling, which one module keeps in view.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ The plugin holds no drill logic: a drill is :func:`gameday.stages.run.run_drill`
 testcontainers and the engine are imported only when a drill actually runs, so that having
 the plugin installed costs nothing to a test session that never drills. Another engine
 (a fake, in tests) is plugged in through the ``pytest_gameday_engine`` hook.
+
+It is long because a pytest plugin keeps its hooks, items and fixtures in one module,
+as pytest-xdist does; its logic is the engine's.
 """
 
 from __future__ import annotations

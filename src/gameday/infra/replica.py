@@ -5,6 +5,9 @@ Ready means more than "containers started": every container is healthy by its ow
 healthcheck, every Prometheus target is up and every rule group has been evaluated at
 least once, so that a drill's detection clock starts on a monitoring stack that can
 actually see.
+
+It is long because readiness is more than started containers: health, targets and
+rule evaluation, each with the service's own words when it fails.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Markdown for its sections and drills, the proxy's config for its links. Either a
 with one ``file:line: field ...`` line per problem.
 
 Nothing here starts a container: validating a project needs no Docker.
+
+It is long because it is the project file's reference: a model per section and the
+cross-checks that name the file, line and field of each problem.
 """
 
 from __future__ import annotations
@@ -17,9 +20,7 @@ import glob
 import ipaddress
 import json
 import os
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gameday.errors import PlaybookError, ProjectError
 from gameday.inputs.playbook import Playbook, load_playbook
+from gameday.inputs.topology import ServiceInfo, Topology, read_topology
 from gameday.inputs.yamldoc import Location, YamlDocument, listed, read_document
 
 __all__ = [
@@ -50,7 +52,6 @@ __all__ = [
 
 PROJECT_FILE = "gameday.yml"
 PROJECT_ENV = "GAMEDAY_PROJECT"
-PORT_VARIABLE = re.compile(r"\$\{?(GAMEDAY_PORT_[A-Z0-9_]+)")
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -209,98 +210,6 @@ class ProjectSpec(_Strict):
             if not path.startswith("/"):
                 raise ValueError(f"{service}: expected a path that starts with /, got {path!r}")
         return health
-
-
-# -- what the compose file says ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    """One compose service, as the compose file(s) declare it."""
-
-    networks: frozenset[str]
-    ports: tuple[int, ...]  # the container ports it publishes, in the file's order
-    environment: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Topology:
-    """The services of the compose file(s), and the host-port variables they read."""
-
-    services: dict[str, ServiceInfo]
-    port_variables: tuple[str, ...]
-
-    def networks(self) -> frozenset[str]:
-        return frozenset(n for s in self.services.values() for n in s.networks)
-
-    def published(self) -> dict[str, int]:
-        """Each publishing service's first container port."""
-        return {name: s.ports[0] for name, s in self.services.items() if s.ports}
-
-
-def read_topology(files: list[Path]) -> Topology:
-    """Services, networks and published ports from compose files, merged in order (as
-    ``docker compose -f a -f b`` merges them), without Docker. Follows ``include``."""
-    services: dict[str, dict[str, Any]] = {}
-    variables: list[str] = []
-    for file in files:
-        for name, spec, text in _compose_services(file, depth=0):
-            merged = services.setdefault(name, {})
-            for key in ("networks", "ports", "environment"):
-                if key in spec:
-                    merged[key] = spec[key]
-            variables.extend(PORT_VARIABLE.findall(text))
-    return Topology(
-        services={name: _service_info(name, spec) for name, spec in services.items()},
-        port_variables=tuple(dict.fromkeys(variables)),
-    )
-
-
-def _compose_services(file: Path, depth: int) -> Iterator[tuple[str, dict[str, Any], str]]:
-    if depth > 8:
-        raise ProjectError(f"{file}: compose includes nest deeper than 8 levels")
-    try:
-        text = file.read_text(encoding="utf-8")
-        document = yaml.safe_load(text)
-    except OSError as exc:
-        raise ProjectError(f"{file}: cannot read the compose file ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise ProjectError(
-            f"{file}: expected UTF-8 YAML, but byte {exc.start} is not UTF-8 (is it a binary file?)"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ProjectError(f"{file}{line}: not a valid compose file ({exc})") from exc
-    if not isinstance(document, dict):
-        raise ProjectError(f"{file}:1: expected a compose file (a mapping with services)")
-    for include in document.get("include") or []:
-        paths = include.get("path") if isinstance(include, dict) else include
-        for path in [paths] if isinstance(paths, str) else paths or []:
-            yield from _compose_services(file.parent / str(path), depth + 1)
-    services = document.get("services") or {}
-    if not isinstance(services, dict):
-        raise ProjectError(f"{file}: field 'services': expected a mapping of services")
-    for name, spec in services.items():
-        yield str(name), spec if isinstance(spec, dict) else {}, text
-
-
-def _service_info(name: str, spec: dict[str, Any]) -> ServiceInfo:
-    networks = spec.get("networks")
-    if isinstance(networks, dict | list):
-        names = frozenset(str(n) for n in networks)
-    else:
-        names = frozenset({"default"})
-    ports: list[int] = []
-    for entry in spec.get("ports") or []:
-        target = entry.get("target") if isinstance(entry, dict) else str(entry).rsplit(":", 1)[-1]
-        digits = str(target).split("/")[0].split("-")[0]
-        if digits.isdigit():
-            ports.append(int(digits))
-    environment = spec.get("environment") or {}
-    if isinstance(environment, list):
-        environment = dict(str(e).partition("=")[::2] for e in environment)
-    return ServiceInfo(names, tuple(ports), {str(k): str(v) for k, v in environment.items()})
 
 
 # -- the project ------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ the line and the field; it never lets another kind of exception out. Given the
 against the stack: services and networks of the compose file, alerts of the rule files,
 the playbook's sections and drills, the proxy's links, the project's named commands and
 load requests. The full reference is docs/scenarios.md.
+
+It is long because it is the schema of every fault and step, with the check of each
+name a scenario uses against its project.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ errors back into ``file:line: field 'a.b': expected ...`` lines.
 
 Every failure is raised as the error class the caller names (a subclass of
 :class:`~gameday.errors.InputError`); nothing else escapes.
+
+It is long because it does one careful pass over the parser's events and words every
+refusal for a person; each part is a small function.
 """
 
 from __future__ import annotations

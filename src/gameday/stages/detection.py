@@ -6,6 +6,9 @@ each alert instance on the drill's timeline once. Alerts already active when the
 are recorded as such and never count as detected. :class:`ConfigFloor` says how much of a
 detection time the monitoring configuration accounts for. The watch only reads; it never
 silences or changes an alert.
+
+It is long because it keeps both clocks an alert has (Prometheus' and Alertmanager's)
+and the monitoring configuration's share of MTTD.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 from gameday import __version__
 from gameday.inputs.scenario import Scenario
 from gameday.record import (
+    JOURNAL_FILE,
     AlertSpan,
     DrillRecord,
     EventRecord,
@@ -33,8 +34,6 @@ from gameday.stages.grading import Grade, Measurements
 from gameday.timeline import Event
 
 __all__ = ["DrillResult", "Journal", "new_run_id", "write_journal"]
-
-JOURNAL_FILE = "journal.json"
 
 
 def new_run_id() -> str:

@@ -9,6 +9,9 @@ by the project's data check, which acknowledged writes it no longer holds.
 
 It is a drill's user, not a benchmark: it sends only to a 127.0.0.1 address and never
 retries.
+
+It is long because the load, its report and the data check that reads its
+acknowledgements belong together.
 """
 
 from __future__ import annotations

@@ -16,6 +16,16 @@ import time
 import docker.errors
 
 from gameday.errors import GamedayError
+from gameday.infra.operations import (
+    connect,
+    docker_errors,
+    missing_connections,
+    proxy_client,
+    restarted,
+    run_command,
+    running_project,
+    state_of,
+)
 from gameday.infra.proxy_client import ProxyClient
 from gameday.infra.replica import Replica
 from gameday.inputs.project import Command
@@ -31,16 +41,6 @@ from gameday.record import StepRecord
 from gameday.stages.faults.command import named_command
 from gameday.stages.faults.deploy import rollback
 from gameday.stages.faults.link import with_proxy
-from gameday.stages.faults.operations import (
-    connect,
-    docker_errors,
-    missing_connections,
-    proxy_client,
-    restarted,
-    run_command,
-    running_project,
-    state_of,
-)
 from gameday.stages.faults.service import STOP_GRACE_S
 from gameday.timeline import utcnow
 

@@ -5,6 +5,9 @@
 The CLI, the pytest plugin and the Chaos Toolkit extension all call :func:`run_gameday`
 (or :func:`run_drill` for one scenario on a replica they hold); none of them has logic
 of its own. Every fault is reverted before a drill returns, whatever happened.
+
+It is long because it holds the drill's phases (DrillSession) that adapters drive one
+at a time, and the measurement that feeds grading.
 """
 
 from __future__ import annotations

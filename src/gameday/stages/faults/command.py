@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from gameday.errors import FaultError
+from gameday.infra.operations import run_command
 from gameday.infra.replica import Replica
 from gameday.inputs.project import Command
 from gameday.inputs.scenario import CommandFault
-from gameday.stages.faults.operations import run_command
 
 __all__ = ["CommandRun", "named_command"]
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from gameday.errors import FaultError, ReplicaError
+from gameday.infra.operations import exec_checked, state_of
 from gameday.infra.replica import Replica
 from gameday.inputs.scenario import ConnectionExhaustionFault
-from gameday.stages.faults.operations import exec_checked, state_of
 from gameday.waiting import poll
 
 __all__ = ["APPLICATION_NAME", "ROLE", "ConnectionExhaustion", "count_sessions", "psql"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gameday.infra.operations import compose_recreate
 from gameday.infra.replica import Replica
 from gameday.inputs.scenario import BadDeployFault
-from gameday.stages.faults.operations import compose_recreate
 
 __all__ = ["BadDeploy", "environment_of", "rollback"]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from gameday.errors import FaultError, ProxyError
+from gameday.infra.operations import proxy_client, state_of
 from gameday.infra.proxy_client import ProxyClient, ProxyNotFound
 from gameday.infra.replica import Replica
 from gameday.inputs.scenario import LinkDownFault, LinkToxicFault
-from gameday.stages.faults.operations import proxy_client, state_of
 
 __all__ = ["LinkDown", "LinkToxic", "toxic_name", "with_proxy"]
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from gameday.errors import FaultError
-from gameday.infra.replica import Replica
-from gameday.inputs.scenario import PartitionFault
-from gameday.stages.faults.operations import (
+from gameday.infra.operations import (
     aliases_of,
     compose_config,
     connect,
@@ -23,6 +21,8 @@ from gameday.stages.faults.operations import (
     restarted,
     service_networks,
 )
+from gameday.infra.replica import Replica
+from gameday.inputs.scenario import PartitionFault
 
 __all__ = ["Partition"]
 

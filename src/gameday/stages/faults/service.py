@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gameday.infra.operations import docker_errors, ensure_running, restarted, state_of
 from gameday.infra.replica import Replica
 from gameday.inputs.scenario import ServiceFault
-from gameday.stages.faults.operations import docker_errors, ensure_running, restarted, state_of
 
 __all__ = ["STOP_GRACE_S", "ServiceDisruption"]
 

@@ -4,6 +4,9 @@ Each function takes plain numbers (seconds on the drill's clock, milliseconds, f
 and returns SVG markup that is safe to put into an HTML page: every text that reaches the
 SVG is escaped here. Colours are attributes rather than CSS so that an SVG copied out of
 the page still looks the same.
+
+It is long because it draws SVG by hand (no plotting library in a self-contained
+page): axes, lines, lanes and sparklines, each a function.
 """
 
 from __future__ import annotations

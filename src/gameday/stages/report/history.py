@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from gameday.record import JOURNAL_FILE
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import (
     PlaybookOutline,
@@ -25,7 +26,7 @@ from gameday.stages.report.coverage import (
     exercises_in,
 )
 from gameday.stages.report.model import parse_journal, read_journal
-from gameday.stages.report.render import JOURNAL_FILE, render_run
+from gameday.stages.report.render import render_run
 from gameday.stages.report.store import (
     DEFAULT_HISTORY,
     DrillRecord,

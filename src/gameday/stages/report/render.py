@@ -4,6 +4,9 @@
 one :class:`DrillView` per scenario (numbers formatted, charts drawn, timeline sorted) and
 hands them to the templates. The HTML page is self-contained: inline CSS and inline SVG,
 no script, no request to anywhere.
+
+It is long because it turns one record into every view the page and the post-mortem
+show; the drawing itself is charts.py.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from gameday.record import JOURNAL_FILE
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.stages.report.coverage import Exercise as CoverageExercise
@@ -31,7 +35,6 @@ from gameday.timeline import EventKind
 
 __all__ = ["DrillView", "drill_view", "render_run"]
 
-JOURNAL_FILE = "journal.json"
 # Events that people wrote or did, shown as the responders' notes.
 PEOPLE_KINDS = (EventKind.NOTE.value, EventKind.ACKNOWLEDGED.value, EventKind.MITIGATED.value)
 SEVERITY_ORDER = ("critical", "warning", "info")
