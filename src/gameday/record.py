@@ -208,7 +208,7 @@ class TargetsRecord(_Record):
 
 
 class CheckRecord(_Record):
-    """One graded check. ``id`` names it for programs (``mttd:DatabaseDown``, ``mttr``);
+    """One graded check. ``id`` names it for programs (``mttd:ApiDown``, ``mttr``);
     ``label`` is for people and may change."""
 
     id: Name
