@@ -283,6 +283,8 @@ def run(
         progress=progress,
         replica_run_id=replica_run_id,
         responder=_responder(responder, time_box_s),
+        # A scenario that asks for people gets them at this terminal.
+        people=_responder("human", time_box_s) if responder is None else None,
     )
     published = publish(journal, reports, project)
     path, report = published.journal, published.report

@@ -114,10 +114,18 @@ class NoResponder:
         drill.timeline.add(EventKind.NOTE, "no responder: the system is left to recover alone")
 
 
-def _responder_for(scenario: Scenario, override: Responder | None) -> Responder:
+def _responder_for(
+    scenario: Scenario, override: Responder | None, people: Responder | None = None
+) -> Responder:
+    """``override`` if given; else the scenario's own: nobody, people (when the adapter has
+    a way to reach them) or the automatic responder."""
     if override is not None:
         return override
-    return NoResponder() if scenario.recovery.responder == "none" else AutoResponder()
+    if scenario.recovery.responder == "none":
+        return NoResponder()
+    if scenario.recovery.responder == "human" and people is not None:
+        return people
+    return AutoResponder()
 
 
 class DrillSession:
@@ -198,8 +206,9 @@ class DrillSession:
         self.injected_at = first.at if first else utcnow()
         return self.injected_at
 
-    def respond(self, responder: Responder | None = None) -> None:
-        """Hand the incident to the responder (by default the scenario's own)."""
+    def respond(self, responder: Responder | None = None, people: Responder | None = None) -> None:
+        """Hand the incident to the responder (by default the scenario's own; ``people``
+        answers for a scenario whose responder is human)."""
         if self.injected_at is None:
             raise RuntimeError("respond() before inject()")
         drill = Drill(
@@ -212,7 +221,7 @@ class DrillSession:
             self.progress,
             self.steps,
         )
-        chosen = _responder_for(self.scenario, responder)
+        chosen = _responder_for(self.scenario, responder, people)
         self.responder_name = chosen.name
         chosen.respond(drill)
 
@@ -337,14 +346,16 @@ def run_drill(
     *,
     progress: Progress,
     responder: Responder | None = None,
+    people: Responder | None = None,
 ) -> DrillResult:
-    """Run one scenario on a ready replica and grade it. Faults are always reverted."""
+    """Run one scenario on a ready replica and grade it. Faults are always reverted.
+    ``responder`` answers every drill; ``people``, those whose scenario asks for humans."""
     session = DrillSession(replica, scenario, progress=progress)
     try:
         session.start()
         if session.verify_steady():
             session.inject()
-            session.respond(responder)
+            session.respond(responder, people)
             session.wait_steady()
     finally:
         session.close()
@@ -404,6 +415,7 @@ def run_gameday(
     replica_run_id: str | None = None,
     responder: Responder | None = None,
     run_id: str | None = None,
+    people: Responder | None = None,
 ) -> Journal:
     """Bring a replica of ``project`` up (or use a kept one), run every scenario on it,
     take it down."""
@@ -413,7 +425,7 @@ def run_gameday(
     if replica_run_id is not None:
         replica = Replica.attach(replica_run_id, project)
         replica.progress = progress
-        _run_all(replica, scenarios, progress, responder, results, timings)
+        _run_all(replica, scenarios, progress, responder, people, results, timings)
         own_run_id = run_id or new_run_id()  # a run of its own, on a kept replica
     else:
         replica = Replica(project, progress=progress, run_id=run_id)
@@ -422,7 +434,7 @@ def run_gameday(
         replica.start()
         timings["bring_up"] = time.monotonic() - t0
         try:
-            _run_all(replica, scenarios, progress, responder, results, timings)
+            _run_all(replica, scenarios, progress, responder, people, results, timings)
         finally:
             t0 = time.monotonic()
             replica.stop()
@@ -443,13 +455,14 @@ def _run_all(
     scenarios: Sequence[Scenario],
     progress: Progress,
     responder: Responder | None,
+    people: Responder | None,
     results: list[DrillResult],
     timings: dict[str, float],
 ) -> None:
     for index, scenario in enumerate(scenarios, start=1):
         progress(f"[{index}/{len(scenarios)}] {scenario.name}: {scenario.title}")
         t0 = time.monotonic()
-        result = run_drill(replica, scenario, progress=progress, responder=responder)
+        result = run_drill(replica, scenario, progress=progress, responder=responder, people=people)
         timings[f"drill:{scenario.name}"] = time.monotonic() - t0
         verdict = "PASSED" if result.passed else "FAILED: " + "; ".join(result.grade.reasons)
         progress(f"[{index}/{len(scenarios)}] {scenario.name}: {verdict}")
