@@ -373,14 +373,13 @@ class ScenarioFile(pytest.File):
     """A scenario file: one test."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        from gameday.errors import ScenarioError
         from gameday.inputs.scenario import load_scenario
 
         try:
             project = _session(self.config).project()
             scenario: Scenario | None = load_scenario(self.path, project)
             problem = None
-        except (ScenarioError, GamedayError) as exc:
+        except GamedayError as exc:  # a ScenarioError, or the project's own error
             scenario, problem = None, exc
         name = scenario.name if scenario is not None else self.path.stem
         yield ScenarioItem.from_parent(self, name=name, scenario=scenario, problem=problem)
