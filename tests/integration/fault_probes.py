@@ -122,7 +122,9 @@ def held_sessions(replica: Replica) -> int:
 
 
 def holder_processes(replica: Replica) -> int:
-    script = "grep -l 'application_name=gameday-exhau[s]t' /proc/[0-9]*/cmdline | wc -l"
+    # -s: a process that exits between the glob and the read is not an error (its message
+    # would land in the count, which exec_run reads with stderr).
+    script = "grep -ls 'application_name=gameday-exhau[s]t' /proc/[0-9]*/cmdline | wc -l"
     code, output = run_in(replica, "postgres", "sh", "-c", script)
     return int(output) if code in (0, 1) else -1
 
