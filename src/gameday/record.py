@@ -40,9 +40,13 @@ __all__ = [
     "JOURNAL_FILE",
     "SCHEMA_VERSION",
     "AlertSpan",
+    "AlertTiming",
     "CheckRecord",
+    "DetectionGap",
     "DrillRecord",
+    "ErrorBudget",
     "EventRecord",
+    "HostRecord",
     "LoadPoint",
     "PlaybookRef",
     "RunRecord",
@@ -51,7 +55,10 @@ __all__ = [
     "parse_record",
 ]
 
-SCHEMA_VERSION = 2
+# 3: detection timings, production projections, error budget, detection gaps, the host's
+# load and inconclusive verdicts; checks carry a scope (KPI or regression budget). A
+# version 2 journal reads as it is (it has none of them).
+SCHEMA_VERSION = 3
 # The file a run's record is written to, in its reports/<run-id>/ directory.
 JOURNAL_FILE = "journal.json"
 # No measurement of a drill comes near this (1e15 s is 30 million years): a number past
@@ -219,6 +226,12 @@ class CheckRecord(_Record):
     reason: Text = ""
     subject: Text = ""  # the alert of a detection check
     limit: Seconds = None  # the budget it was judged against, in its own unit
+    # "budget": the scenario's regression budget; "kpi": the playbook's objective, judged
+    # on what it means in production; "finding": reported, never failing.
+    scope: Text = "budget"
+    # False: the check did not apply to this drill (a human-only clock in an automatic
+    # drill); it then neither passes nor fails the drill.
+    applicable: Passed = True
 
     @property
     def kind(self) -> str:
@@ -241,6 +254,69 @@ class AlertSpan(_Record):
     firing_at: OptionalTime = None
     resolved_at: OptionalTime = None
     already_active: bool = False  # pending or firing before the drill began
+
+
+class AlertTiming(_Record):
+    """How one expected alert's detection time is made up, in seconds from the fault.
+
+    ``symptom_s``: the first sample at which the rule's expression held (the symptom in a
+    metric); ``pending_s``: Prometheus' ``activeAt``; ``firing_s``: when it fired
+    (Alertmanager's ``startsAt``); ``notify_s``: ``firing_s`` + ``group_wait``, when
+    Alertmanager first notifies. ``drill`` and ``production`` are the monitoring settings
+    (scrape, evaluation, for, group_wait); ``config_least_s``/``config_most_s`` the least
+    and most the drill's settings can add to a notification; ``production_least_s`` and
+    ``production_most_s`` the projected time from the fault to a notification in
+    production: the system's part measured here plus production's settings.
+    """
+
+    alert: Name
+    symptom_s: Seconds = None
+    pending_s: Seconds = None
+    firing_s: Seconds = None
+    notify_s: Seconds = None
+    drill: dict[Text, Duration] = Field(default_factory=dict)
+    config_least_s: Seconds = None
+    config_most_s: Seconds = None
+    production: dict[Text, Duration] = Field(default_factory=dict)
+    production_least_s: Seconds = None
+    production_most_s: Seconds = None
+
+
+class DetectionGap(_Record):
+    """A stretch of the drill in which users' requests broke the steady state's limits
+    while no alert was firing: nobody would have been paged."""
+
+    start_s: Duration  # from the fault (negative never: gaps before it are not looked for)
+    end_s: Duration
+    error_rate: Fraction = None  # of the requests in the gap
+    p95_ms: Seconds = None
+    detail: Text = ""
+
+    @property
+    def seconds(self) -> float:
+        return max(self.end_s - self.start_s, 0.0)
+
+
+class ErrorBudget(_Record):
+    """What the incident cost the availability objective (``budget_s`` a window)."""
+
+    objective: Fraction = None  # 0.999
+    window_s: Seconds = None  # 30 days
+    budget_s: Seconds = None  # 43.2 min for 99.9% of 30 days
+    burned_s: Seconds = None  # unavailable time measured in the drill
+    projected_least_s: Seconds = None  # with production's MTTD and MTTR
+    projected_most_s: Seconds = None
+
+
+class HostRecord(_Record):
+    """How busy the machine running the drill was, and whether the load kept its rate."""
+
+    cpus: Count = None
+    cpu_pressure: Fraction = None  # share of time runnable tasks waited for a CPU (PSI)
+    cpu_busy: Fraction = None  # share of CPU time not idle
+    load_lag_max_s: Seconds = None  # how far the load generator fell behind its schedule
+    requests_not_sent: Count = None  # by the load generator, for being behind
+    requests_scheduled: Count = None
 
 
 class StepRecord(_Record):
@@ -291,9 +367,15 @@ class DrillRecord(_Record):
     mttr_s: Seconds = None
     mtta_s: Seconds = None
     alert_mttd_s: dict[Text, Seconds] = Field(default_factory=dict)
-    mttd_floor_s: dict[Text, Seconds] = Field(default_factory=dict)
-    # per alert: scrape, evaluation, for and group_wait, the parts of the floor
-    mttd_floor_parts_s: dict[Text, dict[Text, Duration]] = Field(default_factory=dict)
+    detection: tuple[AlertTiming, ...] = ()
+    # MTTR projected for production (its detection in place of the drill's), least and most
+    production_mttr_s: tuple[Duration, Duration] | None = None
+    error_budget: ErrorBudget | None = None
+    detection_gaps: tuple[DetectionGap, ...] = ()
+    host: HostRecord | None = None
+    # "passed", "failed" or "inconclusive" (the host, not the system, decided the result)
+    verdict: Text = ""
+    inconclusive: tuple[Item, ...] = ()
     p95_ms: Seconds = None
     error_rate: Fraction = None
     availability: Fraction = None
@@ -327,7 +409,13 @@ class DrillRecord(_Record):
     def _title(self) -> DrillRecord:
         if not self.title:
             object.__setattr__(self, "title", self.name)
+        if self.verdict not in ("passed", "failed", "inconclusive"):
+            # Journals before version 3 knew passed and failed only.
+            object.__setattr__(self, "verdict", "passed" if self.passed else "failed")
         return self
+
+    def timing(self, alert: str) -> AlertTiming | None:
+        return next((t for t in self.detection if t.alert == alert), None)
 
     @property
     def expected_alerts(self) -> tuple[str, ...]:
@@ -354,6 +442,8 @@ class RunRecord(_Record):
     run_id: Name
     passed: Passed = False
     responder: Text = "auto"
+    # "passed", "failed" (a drill failed) or "inconclusive" (none failed, some could not tell)
+    verdict: Text = ""
     started_at: Time
     ended_at: Time
     timings_s: dict[Text, Duration] = Field(default_factory=dict)
@@ -370,6 +460,16 @@ class RunRecord(_Record):
                     f"(also scenarios[{first[drill.name]}]); a run drills each scenario once"
                 )
             first[drill.name] = i
+        if self.verdict not in ("passed", "failed", "inconclusive"):
+            verdicts = {d.verdict for d in self.drills}
+            verdict = (
+                "failed"
+                if "failed" in verdicts or not self.drills
+                else "inconclusive"
+                if "inconclusive" in verdicts
+                else "passed"
+            )
+            object.__setattr__(self, "verdict", verdict)
         return self
 
     def to_json(self) -> str:

@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     RECOVERY_DONE = "recovery_done"
     MITIGATED = "mitigated"
     STEADY_STATE_BACK = "steady_state_back"
+    DETECTION_GAP = "detection_gap"  # users broken, no alert firing
     FAULT_REVERTED = "fault_reverted"
     DRILL_ENDED = "drill_ended"
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 Route = Callable[[str, bytes], tuple[int, Any]]
 
@@ -138,6 +139,9 @@ class FakePrometheus(FakeHttpService):
         self.config_yaml = config_yaml
         self.rules: dict[str, float] = {"DatabaseDown": 2.0}  # alert name -> `for` in seconds
         self.alerts: list[dict[str, Any]] = []
+        # query_range answers by expression (each rule's expression is "expr:<name>")
+        self.ranges: dict[str, list[dict[str, Any]]] = {}
+        self.range_queries: list[dict[str, str]] = []
         self.broken = False
 
     def set_alert(self, name: str, state: str, active_at: datetime, **labels: str) -> None:
@@ -156,10 +160,15 @@ class FakePrometheus(FakeHttpService):
             return 200, {"status": "success", "data": {"alerts": list(self.alerts)}}
         if path.startswith("/api/v1/rules"):
             rules = [
-                {"name": name, "type": "alerting", "duration": seconds}
+                {"name": name, "type": "alerting", "duration": seconds, "query": f"expr:{name}"}
                 for name, seconds in self.rules.items()
             ]
             return 200, {"status": "success", "data": {"groups": [{"name": "g", "rules": rules}]}}
+        if path.startswith("/api/v1/query_range"):
+            params = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+            self.range_queries.append(params)
+            result = self.ranges.get(params.get("query", ""), [])
+            return 200, {"status": "success", "data": {"resultType": "matrix", "result": result}}
         if path == "/api/v1/status/config":
             return 200, {"status": "success", "data": {"yaml": self.config_yaml}}
         return super().route(method, path, body)

@@ -10,7 +10,8 @@ import pytest
 from drill_fakes import FakeAlertmanager, FakePrometheus
 
 from gameday.errors import ReplicaError
-from gameday.stages.detection import AlertWatch, ConfigFloor, parse_duration_s
+from gameday.inputs.monitoring import MonitoringSettings
+from gameday.stages.detection import AlertWatch, parse_duration_s
 from gameday.timeline import EventKind, Timeline
 
 POLL_S = 0.02
@@ -208,23 +209,25 @@ def test_start_says_which_service_does_not_answer(
         watch.stop()  # with no configuration read there is no report to give
 
 
-def test_config_floor_reads_both_configurations(timeline: Timeline) -> None:
+def test_settings_read_both_configurations(timeline: Timeline) -> None:
     config = "global:\n  scrape_interval: 15s\n  evaluation_interval: 1m30s\n"
     with (
         FakePrometheus(config) as prometheus,
         FakeAlertmanager("route:\n  group_wait: 500ms\n") as alertmanager,
     ):
         prometheus.rules = {"DatabaseDown": 120.0, "RedisDown": 2.0}
-        floor = AlertWatch(prometheus.url, alertmanager.url, timeline).config_floor()
-    assert floor == ConfigFloor(15.0, 90.0, {"DatabaseDown": 120.0, "RedisDown": 2.0}, 0.5)
-    assert floor.floor_s("DatabaseDown") == 15 + 90 + 120 + 0.5
-    with pytest.raises(ReplicaError, match="no alerting rule 'Nope'"):
-        floor.floor_s("Nope")
+        floor = AlertWatch(prometheus.url, alertmanager.url, timeline).settings()
+    assert floor == MonitoringSettings(15.0, 90.0, 0.5, {"DatabaseDown": 120.0, "RedisDown": 2.0})
+    # The least the configuration adds is `for` and group_wait; the most, a scrape and an
+    # evaluation missed as well.
+    assert floor.least_s("DatabaseDown") == 120 + 0.5
+    assert floor.most_s("DatabaseDown") == 15 + 90 + 120 + 0.5
+    assert floor.least_s("Unknown") == 0.5
 
 
-def test_config_floor_falls_back_to_the_documented_defaults(timeline: Timeline) -> None:
+def test_settings_fall_back_to_the_documented_defaults(timeline: Timeline) -> None:
     with FakePrometheus("global: {}\n") as prometheus, FakeAlertmanager("route: {}\n") as am:
-        floor = AlertWatch(prometheus.url, am.url, timeline).config_floor()
+        floor = AlertWatch(prometheus.url, am.url, timeline).settings()
     assert (floor.scrape_interval_s, floor.evaluation_interval_s, floor.group_wait_s) == (
         60.0,
         60.0,

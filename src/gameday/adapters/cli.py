@@ -80,6 +80,7 @@ def _scenario_paths(paths: tuple[str, ...], project: Project) -> list[Path]:
 EXIT_STATUS_HELP = """\b
 Exit status: 0 done (every drill passed), 1 a drill failed its grade, 2 bad input,
 3 the environment or the replica failed, 4 internal error (a bug: see the log named),
+5 inconclusive (no drill failed, but the host decided some: see the report),
 130 interrupted, 143 terminated."""
 EXIT_INTERNAL = 4
 
@@ -269,7 +270,8 @@ def run(
     """Run drills: inject, detect, recover, grade, and write the journal.
 
     Exit status: 0 when every drill passed, 1 when any failed its grade, 2 on bad input,
-    3 when the environment or the replica failed, 4 on an internal error.
+    3 when the environment or the replica failed, 4 on an internal error, 5 when none
+    failed but some were inconclusive (the host was saturated or the load fell behind).
     """
     from gameday.stages.publish import publish
     from gameday.stages.run import run_gameday
@@ -290,8 +292,17 @@ def run(
     path, report = published.journal, published.report
     click.echo(_summary_table(journal))
     click.echo(f"\njournal: {path}\nreport:  {report}")
-    if not journal.passed:
-        sys.exit(1)
+    sys.exit(_exit_status(journal.verdict))
+
+
+# A run that failed nothing but could not tell for some drill (the host was saturated, the
+# load fell behind) exits with its own status, so CI can tell "retry on a quieter machine"
+# from "the playbook is broken".
+EXIT_INCONCLUSIVE = 5
+
+
+def _exit_status(verdict: str) -> int:
+    return {"passed": 0, "inconclusive": EXIT_INCONCLUSIVE}.get(verdict, 1)
 
 
 def _responder(name: str | None, time_box_s: float) -> Responder | None:
@@ -311,16 +322,22 @@ def _summary_table(journal: Journal) -> str:
     def fmt(value: float | None, unit: str, digits: int = 1) -> str:
         return "-" if value is None else f"{value:.{digits}f}{unit}"
 
-    rows = [("scenario", "result", "MTTD", "floor", "MTTR", "p95", "errors", "lost")]
+    rows = [("scenario", "result", "MTTD", "in prod.", "MTTR", "p95", "errors", "lost")]
+    results = {"passed": "PASS", "failed": "FAIL", "inconclusive": "INCONCLUSIVE"}
     for r in journal.results:
         m = r.measurements
-        floor = max(r.mttd_floor_s.values()) if r.mttd_floor_s else None
+        projected = [t.production_most_s for t in m.timings]
+        prod = (
+            max(v for v in projected if v is not None)
+            if projected and None not in projected
+            else None
+        )
         rows.append(
             (
                 r.scenario.name,
-                "PASS" if r.passed else "FAIL",
+                results[r.verdict],
                 fmt(m.mttd_s, " s"),
-                fmt(floor, " s"),
+                "-" if prod is None else f"≤ {prod / 60:.1f} min",
                 fmt(m.mttr_s, " s"),
                 fmt(m.p95_ms, " ms", 0),
                 f"{m.error_rate:.1%}",
@@ -331,8 +348,15 @@ def _summary_table(journal: Journal) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in journal.results:
+        for why in r.grade.inconclusive:
+            lines.append(f"{r.scenario.name}: INCONCLUSIVE: {why}")
+        scopes = r.grade.failed_scopes()
         for reason in r.grade.reasons:
             lines.append(f"{r.scenario.name}: {reason}")
+        if scopes:
+            lines.append(f"{r.scenario.name}: failed {' and '.join(scopes)}")
+        for gap in r.measurements.gaps:
+            lines.append(f"{r.scenario.name}: detection gap: {gap.detail}")
     return "\n".join(lines)
 
 

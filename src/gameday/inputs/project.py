@@ -29,6 +29,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gameday.errors import PlaybookError, ProjectError
+from gameday.inputs.monitoring import (
+    MonitoringSettings,
+    ObjectivesSpec,
+    ProductionFileError,
+    ProductionSpec,
+    read_production,
+)
 from gameday.inputs.playbook import Playbook, load_playbook
 from gameday.inputs.topology import ServiceInfo, Topology, read_topology
 from gameday.inputs.yamldoc import Location, YamlDocument, listed, read_document
@@ -192,6 +199,9 @@ class ProjectSpec(_Strict):
     )
     hooks: list[Hook] = Field(default_factory=list)
     proxy: ProxySpec | None = None
+    # The team's production monitoring settings and the playbook's KPIs (docs/alerts.md).
+    production: ProductionSpec | None = None
+    objectives: ObjectivesSpec | None = None
 
     @field_validator("compose", mode="before")
     @classmethod
@@ -225,6 +235,8 @@ class Project:
     alerts: dict[str, float]  # alert -> its rules' longest `for`, in seconds
     playbook: Playbook | None
     links: frozenset[str]
+    # What `production:` says, read from its files; None when the project names none.
+    production: MonitoringSettings | None = None
 
     @property
     def root(self) -> Path:
@@ -343,7 +355,8 @@ def load_project(path: Path) -> Project:
     alerts = _rule_alerts(spec, root, document, problems)
     playbook = _playbook(spec, root, document, problems)
     links = _links(spec, root, document, problems)
-    project = Project(spec, path.resolve(), topology, alerts, playbook, links)
+    production = _production(spec, root, problems)
+    project = Project(spec, path.resolve(), topology, alerts, playbook, links, production)
     problems.extend(_cross_check(project))
     if playbook is not None and alerts:
         for alert, line in playbook.alert_lines.items():
@@ -362,7 +375,7 @@ def load_project(path: Path) -> Project:
 def _rule_alerts(
     spec: ProjectSpec, root: Path, document: YamlDocument, problems: list[tuple[Location, str]]
 ) -> dict[str, float]:
-    from gameday.stages.detection import parse_duration_s
+    from gameday.inputs.monitoring import parse_duration_s
 
     alerts: dict[str, float] = {}
     for i, pattern in enumerate(spec.rules):
@@ -384,6 +397,18 @@ def _rule_alerts(
                     (("rules", i), f"expected a Prometheus rule file, {file} is not ({exc})")
                 )
     return alerts
+
+
+def _production(
+    spec: ProjectSpec, root: Path, problems: list[tuple[Location, str]]
+) -> MonitoringSettings | None:
+    if spec.production is None:
+        return None
+    try:
+        return read_production(spec.production, root)
+    except ProductionFileError as exc:
+        problems.append((("production",), str(exc)))
+        return None
 
 
 def _playbook(

@@ -25,6 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.json_schema import SkipJsonSchema
 
 from gameday.errors import ScenarioError
+from gameday.inputs.monitoring import (
+    DEFAULT_GROUP_WAIT_S,
+    DEFAULT_INTERVAL_S,
+    Duration,
+    MonitoringSettings,
+)
 from gameday.inputs.yamldoc import (
     MAX_FILE_BYTES,
     Location,
@@ -243,6 +249,10 @@ class Detection(_Strict):
     # What other alerts firing means: a finding in the report, or a failed drill (for a
     # team that wants its alerting kept quiet).
     noise: Literal["report", "fail"] = "report"
+    # Users broken (the steady state's limits) while no alert fires, for longer than
+    # max_silent_s (default: within_s): a finding in the report, or a failed drill.
+    silent_failures: Literal["report", "fail"] = "report"
+    max_silent_s: Seconds | None = None
 
 
 class Recovery(_Strict):
@@ -258,6 +268,8 @@ class SteadyState(_Strict):
     healthy: list[Name] | None = None
     alerts_resolved: bool = True
     max_error_rate: Fraction = 0.01
+    # Also a latency limit on the load's successful requests, if set.
+    max_p95_ms: Annotated[float, Field(gt=0, le=3_600_000)] | None = None
     window_s: Seconds = 3.0
 
 
@@ -274,6 +286,34 @@ class Targets(_Strict):
     lost_writes: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
 
 
+class ProductionOverride(_Strict):
+    """A scenario's changes to the project's production monitoring settings."""
+
+    scrape_interval: Duration | None = None
+    evaluation_interval: Duration | None = None
+    group_wait: Duration | None = None
+    for_: dict[Name, Duration] = Field(default_factory=dict, alias="for")
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+    def applied_to(self, settings: MonitoringSettings | None) -> MonitoringSettings:
+        base = settings or MonitoringSettings(
+            DEFAULT_INTERVAL_S, DEFAULT_INTERVAL_S, DEFAULT_GROUP_WAIT_S
+        )
+        return MonitoringSettings(
+            scrape_interval_s=_first(self.scrape_interval, base.scrape_interval_s),
+            evaluation_interval_s=_first(self.evaluation_interval, base.evaluation_interval_s),
+            group_wait_s=_first(self.group_wait, base.group_wait_s),
+            for_s={**base.for_s, **self.for_},
+        )
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     title: str = Field(min_length=1, max_length=200)
@@ -285,6 +325,7 @@ class Scenario(_Strict):
     recovery: Recovery = Field(default_factory=Recovery)
     steady_state: SteadyState = Field(default_factory=SteadyState)
     targets: Targets = Field(default_factory=Targets)
+    production: ProductionOverride | None = None
     source: SkipJsonSchema[Path | None] = Field(default=None, exclude=True)
 
     @field_validator("faults", mode="before")
@@ -455,6 +496,9 @@ def _against_project(scenario: Scenario, project: Project) -> list[tuple[Locatio
                 one_of(("detection", name, j), alert, alerts, "an alert the rule files define")
         for j, alert in enumerate(scenario.playbook.alerts):
             one_of(("playbook", "alerts", j), alert, alerts, "an alert the rule files define")
+        if scenario.production is not None:
+            for alert in scenario.production.for_:
+                one_of(("production", "for", alert), alert, alerts, "an alert of the rule files")
     playbook = project.playbook
     if playbook is not None:
         if playbook.section(scenario.playbook.section) is None:

@@ -3,17 +3,18 @@
 :class:`AlertWatch` polls Prometheus (pending alerts and their ``activeAt``) and Alertmanager
 (firing alerts and their ``startsAt``) from a background thread and puts each transition of
 each alert instance on the drill's timeline once. Alerts already active when the watch starts
-are recorded as such and never count as detected. :class:`ConfigFloor` says how much of a
-detection time the monitoring configuration accounts for. The watch only reads; it never
-silences or changes an alert.
+are recorded as such and never count as detected. The watch also reads the replica's
+monitoring settings (scrape and evaluation intervals, each rule's ``for``, ``group_wait``)
+and each rule's expression, and :func:`symptom_onset` asks Prometheus when a rule's
+expression first held: the moment the symptom showed in a metric. The watch only reads;
+it never silences or changes an alert.
 
 It is long because it keeps both clocks an alert has (Prometheus' and Alertmanager's)
-and the monitoring configuration's share of MTTD.
+and reads the configuration that sits between a symptom and a notification.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
@@ -25,20 +26,23 @@ import httpx
 import yaml
 
 from gameday.errors import ReplicaError
+from gameday.inputs.monitoring import (
+    DEFAULT_GROUP_WAIT_S,
+    DEFAULT_INTERVAL_S,
+    MonitoringSettings,
+    parse_duration_s,
+)
 from gameday.timeline import EventKind, Timeline, utcnow
 
 __all__ = [
     "AlertObservation",
     "AlertWatch",
-    "ConfigFloor",
     "DetectionReport",
     "parse_duration_s",
+    "symptom_onset",
 ]
 
 HTTP_TIMEOUT_S = 2.0
-# Prometheus' and Alertmanager's defaults, for settings a configuration leaves out.
-DEFAULT_INTERVAL_S = 60.0
-DEFAULT_GROUP_WAIT_S = 30.0
 # Alertmanager's and Prometheus' way of saying "no time" in JSON.
 ZERO_TIME_PREFIX = "0001-01-01"
 
@@ -64,38 +68,19 @@ class AlertObservation:
 
 
 @dataclass(frozen=True)
-class ConfigFloor:
-    """The monitoring settings that delay every detection.
-
-    ``floor_s`` adds them up: a fault that happens just after a scrape waits one scrape
-    interval to be seen, one evaluation interval to be evaluated, ``for`` to fire, and
-    ``group_wait`` before Alertmanager notifies anyone. Alertmanager's ``startsAt`` is set
-    when the rule fires, before ``group_wait``, so an observed ``firing_at`` can be as early
-    as ``for`` after the fault; ``floor_s`` is the share of a notified MTTD that a faster
-    system could not have removed, not a lower bound on ``firing_at``.
-    """
-
-    scrape_interval_s: float
-    evaluation_interval_s: float
-    for_s: dict[str, float]
-    group_wait_s: float
-
-    def floor_s(self, alert: str) -> float:
-        if alert not in self.for_s:
-            known = ", ".join(sorted(self.for_s)) or "none"
-            raise ReplicaError(f"Prometheus has no alerting rule {alert!r} (it has: {known})")
-        return (
-            self.scrape_interval_s
-            + self.evaluation_interval_s
-            + self.for_s[alert]
-            + self.group_wait_s
-        )
-
-
-@dataclass(frozen=True)
 class DetectionReport:
     observations: tuple[AlertObservation, ...]
-    floor: ConfigFloor
+    settings: MonitoringSettings  # the drill's own: the replica's Prometheus and Alertmanager
+    queries: dict[str, tuple[str, ...]] = field(default_factory=dict)  # alert -> its rules' exprs
+
+    def first_episode(self, name: str) -> AlertObservation | None:
+        """The episode of ``name`` that fired first after the watch started."""
+        fired = [
+            o
+            for o in self.observations
+            if o.name == name and o.firing_at is not None and not o.already_active
+        ]
+        return min(fired, key=lambda o: o.firing_at or utcnow(), default=None)
 
     def first_firing(self, name: str) -> datetime | None:
         """When ``name`` first fired after the watch started; None if it never did."""
@@ -181,7 +166,7 @@ class AlertWatch:
         self._last_problem = ""
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._floor: ConfigFloor | None = None
+        self._settings: tuple[MonitoringSettings, dict[str, tuple[str, ...]]] | None = None
         self._report: DetectionReport | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -193,7 +178,7 @@ class AlertWatch:
         """
         if self._thread is not None:
             raise RuntimeError("this alert watch was already started")
-        self.config_floor()
+        self.settings()
         try:
             pending, firing = self._fetch()
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -219,7 +204,7 @@ class AlertWatch:
         if self._thread is not None:
             self._thread.join(timeout=2 * HTTP_TIMEOUT_S + self._poll_s + 1.0)
         try:
-            floor = self.config_floor()
+            settings = self.settings()
         finally:
             self._http.close()
         with self._changed:
@@ -235,7 +220,8 @@ class AlertWatch:
             (e.freeze() for e in episodes),
             key=lambda o: (o.firing_at or o.pending_at or o.resolved_at or utcnow(), o.name),
         )
-        self._report = DetectionReport(tuple(observations), floor)
+        assert self._settings is not None
+        self._report = DetectionReport(tuple(observations), settings, self._settings[1])
         return self._report
 
     # -- questions ---------------------------------------------------------------------------
@@ -262,17 +248,17 @@ class AlertWatch:
 
             return self._changed.wait_for(resolved, timeout_s)
 
-    def config_floor(self) -> ConfigFloor:
+    def settings(self) -> MonitoringSettings:
         """Scrape and evaluation intervals, each alert's ``for`` and ``group_wait``, as the
         running Prometheus and Alertmanager have them (read once, then remembered)."""
-        if self._floor is None:
+        if self._settings is None:
             try:
-                self._floor = self._fetch_floor()
+                self._settings = self._fetch_settings()
             except (httpx.HTTPError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
                 raise ReplicaError(
                     f"cannot read the monitoring configuration: {_describe(exc)}"
                 ) from exc
-        return self._floor
+        return self._settings[0]
 
     # -- polling -----------------------------------------------------------------------------
 
@@ -362,53 +348,86 @@ class AlertWatch:
         episodes = [*self._closed, *self._open.values()]
         return {e.name for e in episodes if e.firing_at is not None and not e.already_active}
 
-    def _fetch_floor(self) -> ConfigFloor:
+    def _fetch_settings(self) -> tuple[MonitoringSettings, dict[str, tuple[str, ...]]]:
         config = yaml.safe_load(
             self._get_json(f"{self._prometheus}/api/v1/status/config")["data"]["yaml"]
         )
         settings = (config or {}).get("global") or {}
         for_s: dict[str, float] = {}
+        queries: dict[str, tuple[str, ...]] = {}
         rules = self._get_json(f"{self._prometheus}/api/v1/rules?type=alert")["data"]["groups"]
         for group in rules:
             for rule in group["rules"]:
                 if rule.get("type") == "alerting":
                     name = str(rule["name"])
                     for_s[name] = max(for_s.get(name, 0.0), float(rule.get("duration", 0.0)))
+                    queries[name] = (*queries.get(name, ()), str(rule.get("query", "")))
         status = self._get_json(f"{self._alertmanager}/api/v2/status")
         route = (yaml.safe_load(status["config"]["original"]) or {}).get("route") or {}
-        return ConfigFloor(
+        found = MonitoringSettings(
             scrape_interval_s=parse_duration_s(settings.get("scrape_interval"), DEFAULT_INTERVAL_S),
             evaluation_interval_s=parse_duration_s(
                 settings.get("evaluation_interval"), DEFAULT_INTERVAL_S
             ),
-            for_s=for_s,
             group_wait_s=parse_duration_s(route.get("group_wait"), DEFAULT_GROUP_WAIT_S),
+            for_s=for_s,
         )
+        return found, queries
 
 
-_DURATION_UNITS = {
-    "ms": 0.001,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-    "d": 86_400.0,
-    "w": 604_800.0,
-    "y": 31_536_000.0,
-}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+# A range query this fine finds a sample's time to within a quarter of a second; Prometheus
+# answers at most 11,000 points, so a longer span gets a coarser step.
+ONSET_STEP_S = 0.25
+MAX_POINTS = 10_000
 
 
-def parse_duration_s(text: object, default: float) -> float:
-    """Seconds in a Prometheus duration such as ``1m30s`` or ``500ms``; ``default`` if unset."""
-    if text is None or text == "":
-        return default
-    if isinstance(text, int | float):
-        return float(text)
-    raw = str(text).strip()
-    parts = _DURATION.findall(raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise ValueError(f"not a duration: {raw!r}")
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+def symptom_onset(
+    prometheus_url: str,
+    queries: Iterable[str],
+    labels: dict[str, str],
+    since: datetime,
+    until: datetime,
+) -> datetime | None:
+    """When one of an alert's expressions first held for the alert instance ``labels``
+    between ``since`` and ``until``: the first sample that showed the symptom (to within
+    the query's step). None when Prometheus cannot tell (the query fails, or the
+    expression never held in the span, as with a rule that reads a rate over a window).
+    """
+    span_s = (until - since).total_seconds()
+    if span_s <= 0:
+        return None
+    step = max(ONSET_STEP_S, span_s / MAX_POINTS)
+    wanted = {k: v for k, v in labels.items() if k != "alertname"}
+    first: datetime | None = None
+    with httpx.Client(timeout=HTTP_TIMEOUT_S * 2, trust_env=False) as http:
+        for query in queries:
+            if not query:
+                continue
+            try:
+                response = http.get(
+                    f"{prometheus_url.rstrip('/')}/api/v1/query_range",
+                    params={
+                        "query": query,
+                        "start": f"{since.timestamp():.3f}",
+                        "end": f"{until.timestamp():.3f}",
+                        "step": f"{step:g}",
+                    },
+                )
+                response.raise_for_status()
+                series = response.json()["data"]["result"]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                continue
+            for one in series:
+                metric = {k: str(v) for k, v in (one.get("metric") or {}).items()}
+                # The alert's labels are the series' labels and the rule's own.
+                if any(wanted.get(k) != v for k, v in metric.items() if k != "__name__"):
+                    continue
+                for point in one.get("values") or []:
+                    at = datetime.fromtimestamp(float(point[0]), tz=since.tzinfo)
+                    if first is None or at < first:
+                        first = at
+                    break
+    return first
 
 
 def _labels(raw: object) -> dict[str, str]:

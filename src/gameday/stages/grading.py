@@ -1,8 +1,19 @@
-"""Grading: a drill's measurements against its scenario's targets, with reasons in words.
+"""Grading: a drill's measurements against its targets, with reasons in words.
 
-Each target is one small check; a drill passes when every check does. The reasons are
-written for the people reading the report ("ApiDown never fired", "MTTR 74 s over
-the 60 s budget", "3 acknowledged writes lost"), not for a machine.
+Each target is one small check; a drill passes when every check that applies does. The
+reasons are written for the people reading the report ("ApiDown never fired", "MTTR
+74 s over the 60 s budget", "3 acknowledged writes lost"), not for a machine.
+
+Two kinds of target, kept apart (a check's ``scope``): the scenario's **regression
+budgets** (drill-sized numbers measured on this replica, a guard against the playbook
+getting worse) and the playbook's **KPIs** (the project's ``objectives``: MTTD 5 min,
+MTTR 1 h...), judged on what they mean in production: detection and recovery as
+projected with production's monitoring settings, latency and errors in the steady state
+around the incident, availability as the share of the error budget the incident burns.
+
+A verdict is a measurement of the system only when the host could keep up: a drill whose
+load fell behind its schedule is **inconclusive**, and so is one that failed on a host
+whose CPUs were saturated (a pass there stands: the playbook held even on a busy host).
 """
 
 from __future__ import annotations
@@ -10,10 +21,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gameday.inputs.monitoring import ObjectivesSpec
 from gameday.inputs.scenario import Scenario
-from gameday.record import CheckRecord
+from gameday.record import AlertTiming, CheckRecord, DetectionGap, ErrorBudget, HostRecord
+from gameday.units import range_text, span_text
 
-__all__ = ["Check", "Grade", "Measurements", "grade"]
+__all__ = [
+    "CPU_PRESSURE_LIMIT",
+    "NOT_SENT_LIMIT",
+    "Check",
+    "Grade",
+    "Measurements",
+    "grade",
+]
+
+# Past this share of time with tasks waiting for a CPU (Linux PSI, averaged over the
+# drill), the host, not the system, may have decided a failure.
+CPU_PRESSURE_LIMIT = 0.5
+# Past this share of its requests not sent, the load was not the scenario's load.
+NOT_SENT_LIMIT = 0.01
 
 
 @dataclass(frozen=True)
@@ -35,6 +61,15 @@ class Measurements:
     # out, not failed.
     load_measured: bool = True
     data_checked: bool = True
+    # What the drill means in production (gameday.stages.production) and what it saw
+    # that no target named.
+    timings: tuple[AlertTiming, ...] = ()
+    production_mttr_s: tuple[float, float] | None = None
+    error_budget: ErrorBudget | None = None
+    gaps: tuple[DetectionGap, ...] = ()
+    steady_p95_ms: float | None = None  # requests outside the incident (before and after)
+    steady_error_rate: float | None = None
+    host: HostRecord | None = None
 
     @property
     def mttd_s(self) -> float | None:
@@ -53,14 +88,34 @@ Check = CheckRecord
 @dataclass(frozen=True)
 class Grade:
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    # Why the measurements cannot be trusted to judge the system (the host's doing).
+    inconclusive: tuple[str, ...] = ()
+    # Why the host was busy, when that did not decide anything (a pass on a busy host).
+    host_notes: tuple[str, ...] = ()
+
+    @property
+    def checks_passed(self) -> bool:
+        return all(check.passed for check in self.checks if check.applicable)
+
+    @property
+    def verdict(self) -> str:
+        if self.inconclusive:
+            return "inconclusive"
+        return "passed" if self.checks_passed else "failed"
 
     @property
     def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
+        return self.verdict == "passed"
 
     @property
     def reasons(self) -> list[str]:
-        return [check.reason for check in self.checks if not check.passed]
+        return [c.reason for c in self.checks if c.applicable and not c.passed]
+
+    def failed_scopes(self) -> list[str]:
+        """Which kinds of target failed: "KPIs", "regression budgets" (in that order)."""
+        failed = {c.scope for c in self.checks if c.applicable and not c.passed}
+        names = {"kpi": "KPIs", "budget": "regression budgets"}
+        return [names[s] for s in ("kpi", "budget") if s in failed]
 
 
 def _check(
@@ -85,6 +140,10 @@ def _check(
 
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+_span = span_text
+_range = range_text
 
 
 def _detection(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -263,6 +322,210 @@ def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
     return [_check("noise", "unexpected alerts", ok, measured, "none", reason)]
 
 
+def _silent(scenario: Scenario, m: Measurements) -> list[Check]:
+    if not m.load_measured:
+        return []
+    worst = max(m.gaps, key=lambda g: g.seconds, default=None)
+    measured = "none" if worst is None else f"{len(m.gaps)}, longest {_seconds(worst.seconds)}"
+    fail = scenario.detection.silent_failures == "fail"
+    ok = not fail or not m.gaps
+    reason = "" if ok or worst is None else f"detection gap: {worst.detail}"
+    return [
+        Check(
+            id="silent",
+            label="users broken with no alert",
+            passed=ok,
+            measured=measured,
+            target="none" if fail else "reported",
+            reason=reason,
+            scope="budget" if fail else "finding",
+        )
+    ]
+
+
+def _kpi(
+    check_id: str, label: str, ok: bool, measured: str, target: str, reason: str, limit: float
+) -> Check:
+    return Check(
+        id=f"kpi:{check_id}",
+        label=label,
+        passed=ok,
+        measured=measured,
+        target=target,
+        reason="" if ok else reason,
+        limit=limit,
+        scope="kpi",
+    )
+
+
+def _kpi_checks(
+    scenario: Scenario, m: Measurements, objectives: ObjectivesSpec | None
+) -> list[Check]:
+    """The playbook's objectives, judged on what they mean in production."""
+    if objectives is None:
+        return []
+    checks: list[Check] = []
+    if objectives.mttd is not None:
+        checks.append(_kpi_mttd(m, objectives.mttd))
+    if objectives.mttr is not None:
+        checks.append(_kpi_mttr(m, objectives.mttr))
+    if m.load_measured and objectives.p95_ms is not None and m.steady_p95_ms is not None:
+        target = objectives.p95_ms
+        ok = m.steady_p95_ms <= target
+        checks.append(
+            _kpi(
+                "p95",
+                "p95 in the steady state (KPI)",
+                ok,
+                f"{m.steady_p95_ms:.0f} ms",
+                f"< {target:.0f} ms",
+                f"p95 latency outside the incident {m.steady_p95_ms:.0f} ms, over the "
+                f"playbook's {target:.0f} ms",
+                target,
+            )
+        )
+    if m.load_measured and objectives.error_rate is not None and m.steady_error_rate is not None:
+        target = objectives.error_rate
+        ok = m.steady_error_rate <= target
+        checks.append(
+            _kpi(
+                "error_rate",
+                "errors in the steady state (KPI)",
+                ok,
+                f"{m.steady_error_rate:.2%}",
+                f"< {target:.0%}",
+                f"error rate outside the incident {m.steady_error_rate:.2%}, over the "
+                f"playbook's {target:.0%}",
+                target,
+            )
+        )
+    budget = m.error_budget
+    if m.load_measured and budget is not None and budget.budget_s:
+        burned = budget.projected_most_s if budget.projected_most_s is not None else budget.burned_s
+        if burned is not None:
+            projected = budget.projected_most_s is not None
+            share = burned / budget.budget_s
+            ok = burned <= budget.budget_s
+            what = "projected for production" if projected else "measured in the drill"
+            checks.append(
+                _kpi(
+                    "availability",
+                    "error budget (KPI)",
+                    ok,
+                    f"{_span(burned)} ({share:.0%} of {_span(budget.budget_s)})",
+                    f"≤ {_span(budget.budget_s)} a window",
+                    f"the incident burns {_span(burned)} of unavailability ({what}), "
+                    f"{share:.0%} of the {_span(budget.budget_s)} the "
+                    f"{(budget.objective or 0):.1%} objective allows",
+                    budget.budget_s,
+                )
+            )
+    return checks
+
+
+def _kpi_mttd(m: Measurements, target: float) -> Check:
+    projected = [t for t in m.timings if t.production_most_s is not None]
+    if m.timings and len(projected) == len(m.timings):
+        least = max(t.production_least_s or 0.0 for t in projected)
+        most = max(t.production_most_s or 0.0 for t in projected)
+        slowest = max(projected, key=lambda t: t.production_most_s or 0.0).alert
+        return _kpi(
+            "mttd",
+            "MTTD in production (KPI)",
+            most <= target,
+            f"{_range(least, most)} projected",
+            f"< {_span(target)}",
+            f"{slowest} would notify {_range(least, most)} after the fault in production, "
+            f"which can be over the playbook's {_span(target)}",
+            target,
+        )
+    notified = [t.notify_s for t in m.timings]
+    if not m.timings or any(v is None for v in notified):
+        never = [t.alert for t in m.timings if t.notify_s is None] or list(m.alert_mttd_s)
+        return _kpi(
+            "mttd",
+            "MTTD (KPI)",
+            False,
+            "never",
+            f"< {_span(target)}",
+            f"{', '.join(never)} never fired: no notification to meet the playbook's "
+            f"{_span(target)}",
+            target,
+        )
+    most = max(v for v in notified if v is not None)
+    return _kpi(
+        "mttd",
+        "MTTD, drill settings (KPI)",
+        most <= target,
+        f"{_span(most)} (no production settings)",
+        f"< {_span(target)}",
+        f"notification {_span(most)} after the fault, over the playbook's {_span(target)}",
+        target,
+    )
+
+
+def _kpi_mttr(m: Measurements, target: float) -> Check:
+    if m.production_mttr_s is not None:
+        least, most = m.production_mttr_s
+        return _kpi(
+            "mttr",
+            "MTTR in production (KPI)",
+            most <= target,
+            f"{_range(least, most)} projected",
+            f"< {_span(target)}",
+            f"recovery would take {_range(least, most)} in production, which can be over "
+            f"the playbook's {_span(target)}",
+            target,
+        )
+    if m.mttr_s is None:
+        return _kpi(
+            "mttr",
+            "MTTR (KPI)",
+            False,
+            "never",
+            f"< {_span(target)}",
+            f"the service never recovered: no MTTR to meet the playbook's {_span(target)}",
+            target,
+        )
+    return _kpi(
+        "mttr",
+        "MTTR, drill settings (KPI)",
+        m.mttr_s <= target,
+        _span(m.mttr_s),
+        f"< {_span(target)}",
+        f"MTTR {_span(m.mttr_s)}, over the playbook's {_span(target)}",
+        target,
+    )
+
+
+def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(why the drill is inconclusive, notes on a busy host that did not decide it)."""
+    host = m.host
+    if host is None:
+        return (), ()
+    inconclusive: list[str] = []
+    notes: list[str] = []
+    scheduled = host.requests_scheduled or 0
+    not_sent = host.requests_not_sent or 0
+    if scheduled and not_sent / scheduled > NOT_SENT_LIMIT:
+        inconclusive.append(
+            f"the load generator fell behind its schedule ({not_sent} of {scheduled} "
+            f"requests, {not_sent / scheduled:.1%}, not sent; up to "
+            f"{host.load_lag_max_s or 0:.1f} s late): the drill did not apply its load"
+        )
+    pressure = host.cpu_pressure
+    if pressure is not None and pressure >= CPU_PRESSURE_LIMIT:
+        busy = f"; CPUs {host.cpu_busy:.0%} busy" if host.cpu_busy is not None else ""
+        saturated = (
+            f"the host was saturated: tasks waited for a CPU {pressure:.0%} of the drill{busy}"
+        )
+        if checks_passed:
+            notes.append(f"{saturated}; the drill passed regardless")
+        else:
+            inconclusive.append(f"{saturated}, so the failures may be the host's, not the system's")
+    return tuple(inconclusive), tuple(notes)
+
+
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _detection,
     _acknowledgement,
@@ -272,12 +535,16 @@ CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _availability,
     _data,
     _noise,
+    _silent,
 )
 
 
-def grade(scenario: Scenario, measurements: Measurements) -> Grade:
-    """Grade one drill against its scenario's targets."""
+def grade(
+    scenario: Scenario, measurements: Measurements, objectives: ObjectivesSpec | None = None
+) -> Grade:
+    """Grade one drill against its scenario's budgets and the playbook's ``objectives``."""
     if measurements.not_run:
+        inconclusive, _ = _host(measurements, checks_passed=False)
         return Grade(
             (
                 _check(
@@ -288,6 +555,11 @@ def grade(scenario: Scenario, measurements: Measurements) -> Grade:
                     "fault injected",
                     f"the drill did not run: {measurements.not_run}",
                 ),
-            )
+            ),
+            inconclusive=inconclusive,
         )
-    return Grade(tuple(check for rule in CHECKS for check in rule(scenario, measurements)))
+    checks = [check for rule in CHECKS for check in rule(scenario, measurements)]
+    checks += _kpi_checks(scenario, measurements, objectives)
+    passed = all(c.passed for c in checks if c.applicable)
+    inconclusive, notes = _host(measurements, passed)
+    return Grade(tuple(checks), inconclusive=inconclusive, host_notes=notes)

@@ -54,9 +54,6 @@ class DrillResult:
     measurements: Measurements
     grade: Grade
     faults: tuple[str, ...] = ()
-    mttd_floor_s: dict[str, float] = field(default_factory=dict)
-    # per alert: scrape, evaluation, for and group_wait, the parts of the floor
-    mttd_floor_parts_s: dict[str, dict[str, float]] = field(default_factory=dict)
     alerts: tuple[AlertSpan, ...] = ()
     steps: tuple[StepRecord, ...] = ()
     load_series: tuple[LoadPoint, ...] = ()
@@ -68,6 +65,10 @@ class DrillResult:
     def passed(self) -> bool:
         return self.grade.passed
 
+    @property
+    def verdict(self) -> str:
+        return self.grade.verdict
+
     def record(self) -> DrillRecord:
         m, targets = self.measurements, self.scenario.targets
         source = self.scenario.source
@@ -77,13 +78,18 @@ class DrillResult:
             scenario_file=str(source) if source else None,
             playbook=PlaybookRef(**self.scenario.playbook.model_dump()),
             passed=self.passed,
+            verdict=self.verdict,
             reasons=tuple(self.grade.reasons),
+            inconclusive=self.grade.inconclusive,
             mttd_s=_round(m.mttd_s),
             mttr_s=_round(m.mttr_s),
             mtta_s=_round(m.mtta_s),
             alert_mttd_s={k: _round(v) for k, v in m.alert_mttd_s.items()},
-            mttd_floor_s={k: _round(v) for k, v in self.mttd_floor_s.items()},
-            mttd_floor_parts_s=self.mttd_floor_parts_s,
+            detection=m.timings,
+            production_mttr_s=m.production_mttr_s,
+            error_budget=m.error_budget,
+            detection_gaps=m.gaps,
+            host=m.host,
             p95_ms=_round(m.p95_ms),
             error_rate=_round(m.error_rate, 4),
             availability=_round(m.availability, 4),
@@ -130,12 +136,22 @@ class Journal:
     def passed(self) -> bool:
         return bool(self.results) and all(r.passed for r in self.results)
 
+    @property
+    def verdict(self) -> str:
+        """ "failed" if any drill failed (or none ran), else "inconclusive" if any could
+        not tell, else "passed"."""
+        verdicts = {r.verdict for r in self.results}
+        if not self.results or "failed" in verdicts:
+            return "failed"
+        return "inconclusive" if "inconclusive" in verdicts else "passed"
+
     def record(self) -> RunRecord:
         return RunRecord(
             gameday_version=__version__,
             project=self.project,
             run_id=self.run_id,
             passed=self.passed,
+            verdict=self.verdict,
             responder=self.responder,
             started_at=self.started_at,
             ended_at=self.ended_at,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LoadBucket",
     "LoadGenerator",
+    "LoadLag",
     "LoadReport",
     "RequestRecord",
     "WindowStats",
@@ -112,6 +113,19 @@ def load_for(spec: LoadSpec, scenario: Load) -> LoadSpec:
             "requests": requests,
         }
     )
+
+
+@dataclass(frozen=True)
+class LoadLag:
+    """Whether the load kept its rate: a client that falls behind measures the host."""
+
+    scheduled: int  # requests the schedule called for
+    not_sent: int  # of them, skipped because the client was too far behind
+    max_lag_s: float  # the furthest behind its schedule a request was sent
+
+    @property
+    def share_not_sent(self) -> float:
+        return self.not_sent / self.scheduled if self.scheduled else 0.0
 
 
 @dataclass(frozen=True)
@@ -251,6 +265,9 @@ class LoadGenerator:
         self._acknowledged: list[RecordId] = []
         self._armed = False
         self._first_failure_seen = False
+        self._scheduled = 0
+        self._not_sent = 0
+        self._max_lag_s = 0.0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._crash: BaseException | None = None
@@ -274,6 +291,11 @@ class LoadGenerator:
             first = bisect.bisect_left(self._finished_mono, cutoff)
             recent = self._records[first:]
         return WindowStats(total=len(recent), failed=sum(1 for r in recent if r.failed))
+
+    def lag(self) -> LoadLag:
+        """How well the client has kept its schedule so far."""
+        with self._lock:
+            return LoadLag(self._scheduled, self._not_sent, self._max_lag_s)
 
     def stop(self) -> LoadReport:
         """Stop sending (within about STOP_GRACE_S) and report every finished request."""
@@ -319,8 +341,14 @@ class LoadGenerator:
                     # Short naps so that stop() is seen quickly even at a low rate.
                     await asyncio.sleep(min(delay, 0.05))
                     continue
+                with self._lock:
+                    self._scheduled += 1
+                    self._max_lag_s = max(self._max_lag_s, -delay)
                 if -delay > MAX_LAG_S:
                     missed = int(-delay / interval_s)
+                    with self._lock:
+                        self._scheduled += missed
+                        self._not_sent += missed
                     self._timeline.add(
                         EventKind.NOTE,
                         f"load generator fell {-delay:.1f} s behind; {missed} requests not sent",

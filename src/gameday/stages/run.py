@@ -13,23 +13,39 @@ at a time, and the measurement that feeds grading.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from gameday.infra.host import HostMonitor, HostUsage
 from gameday.infra.replica import Replica, new_run_id
+from gameday.inputs.monitoring import MonitoringSettings
 from gameday.inputs.project import Project
 from gameday.inputs.scenario import Scenario
-from gameday.record import AlertSpan
-from gameday.stages import steady_state
-from gameday.stages.detection import AlertWatch, DetectionReport
+from gameday.record import AlertSpan, AlertTiming, DetectionGap, HostRecord
+from gameday.stages import production, steady_state
+from gameday.stages.detection import (
+    AlertObservation,
+    AlertWatch,
+    DetectionReport,
+    symptom_onset,
+)
 from gameday.stages.faults import build_fault
 from gameday.stages.faults.ledger import injected, revert_leftovers
+from gameday.stages.gaps import GapLimits, detection_gaps
 from gameday.stages.grading import Measurements, grade
 from gameday.stages.journal import DrillResult, Journal
-from gameday.stages.load import LoadGenerator, LoadReport, RecordId, load_for, lost_writes
+from gameday.stages.load import (
+    LoadGenerator,
+    LoadLag,
+    LoadReport,
+    RecordId,
+    load_for,
+    lost_writes,
+)
 from gameday.stages.recovery import StepResult, run_step
 from gameday.timeline import EventKind, Timeline, utcnow
 
@@ -164,6 +180,10 @@ class DrillSession:
         self._load_report: LoadReport | None = None
         self._detection: DetectionReport | None = None
         self._lost: list[RecordId] = []
+        self._host = HostMonitor()
+        self._host_usage: HostUsage | None = None
+        self._load_lag: LoadLag | None = None
+        self._onsets: dict[str, datetime | None] = {}
         self._closed = False
         self.responder_name = ""
 
@@ -175,6 +195,7 @@ class DrillSession:
         """Revert what a dead drill left, then start the alert watch and the load."""
         for entry in revert_leftovers(self.replica):
             self.progress(f"  reverted a fault a dead drill left: {entry.spec.type}")
+        self._host.start()
         self.watch.start()
         if self.load is not None:
             self.load.start()
@@ -258,7 +279,10 @@ class DrillSession:
             return
         self._closed = True
         try:
+            if self.load is not None:
+                self._load_lag = self.load.lag()
             self._load_report = self.load.stop() if self.load else LoadReport((), ())
+            self._host_usage = self._host.stop()
             self.revert()
             if self.steady_at is None and self.injected_at is not None:
                 # Not graded: only so that the next drill starts on a settled replica.
@@ -276,17 +300,85 @@ class DrillSession:
                     )
         finally:
             self._detection = self.watch.stop()
+        if self.injected_at is not None:
+            self._onsets = self._symptom_onsets(self._detection, self.injected_at)
         check = self.replica.project.spec.data_check
         if self.injected_at is not None and check is not None:
             self._lost = lost_writes(
                 self.replica, check, self.load_spec, self._load_report.acknowledged
             )
 
+    def _symptom_onsets(
+        self, detection: DetectionReport, injected_at: datetime
+    ) -> dict[str, datetime | None]:
+        """When each expected alert's expression first held after the fault."""
+        onsets: dict[str, datetime | None] = {}
+        for alert in self.scenario.detection.expect:
+            episode = detection.first_episode(alert)
+            if episode is None or episode.firing_at is None:
+                onsets[alert] = None
+                continue
+            onsets[alert] = symptom_onset(
+                self.replica.prometheus_url(),
+                detection.queries.get(alert, ()),
+                episode.labels,
+                injected_at,
+                episode.pending_at or episode.firing_at,
+            )
+        return onsets
+
+    def production_settings(self) -> MonitoringSettings | None:
+        """The project's production monitoring settings with the scenario's changes."""
+        project = self.replica.project.production
+        override = self.scenario.production
+        return override.applied_to(project) if override is not None else project
+
+    def _timings(self, detection: DetectionReport) -> tuple[AlertTiming, ...]:
+        if self.injected_at is None:
+            return ()
+        settings = self.production_settings()
+        return tuple(
+            production.alert_timing(
+                alert,
+                self.injected_at,
+                _fired_after(detection, alert, self.injected_at),
+                self._onsets.get(alert),
+                detection.settings,
+                settings,
+            )
+            for alert in self.scenario.detection.expect
+        )
+
+    def _host_record(self) -> HostRecord | None:
+        usage, lag = self._host_usage, self._load_lag
+        if usage is None:
+            return None
+        return HostRecord(
+            cpus=usage.cpus,
+            cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
+            cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
+            load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
+            requests_not_sent=None if lag is None else lag.not_sent,
+            requests_scheduled=None if lag is None else lag.scheduled,
+        )
+
     def result(self) -> DrillResult:
         """Grade the drill (closing it first if need be)."""
         self.close()
         assert self._load_report is not None and self._detection is not None
         load, detection = self._load_report, self._detection
+        alerts = tuple(
+            AlertSpan(
+                name=o.name,
+                labels=o.labels,
+                pending_at=o.pending_at,
+                firing_at=o.firing_at,
+                resolved_at=o.resolved_at,
+                already_active=o.already_active,
+            )
+            for o in detection.observations
+        )
+        gaps = self._gaps(load, alerts)
         ended_at = self.timeline.add(EventKind.DRILL_ENDED).at
         measurements = _measure(
             self.scenario,
@@ -302,6 +394,31 @@ class DrillSession:
             load_measured=self.load is not None,
             data_checked=self.replica.project.spec.data_check is not None,
         )
+        timings = self._timings(detection)
+        projected_mttr = production.production_mttr(measurements.mttr_s, timings)
+        budget = production.error_budget(
+            self.replica.project.spec.objectives,
+            production.unavailable_s(
+                load.series(1.0), self.scenario.steady_state.max_error_rate, self.injected_at
+            )
+            if self.injected_at is not None and self.load is not None
+            else None,
+            measurements.mttr_s,
+            projected_mttr,
+        )
+        outside = _outside_incident(load, self.injected_at, self.steady_at)
+        measurements = dataclasses.replace(
+            measurements,
+            timings=timings,
+            production_mttr_s=projected_mttr,
+            error_budget=budget,
+            gaps=gaps,
+            steady_p95_ms=outside.p95_ms() if outside.requests else None,
+            steady_error_rate=outside.error_rate() if outside.requests else None,
+            host=self._host_record(),
+        )
+        graded = grade(self.scenario, measurements, self.replica.project.spec.objectives)
+        notes = [*self.notes, *graded.inconclusive, *graded.host_notes]
         return DrillResult(
             scenario=self.scenario,
             started_at=self.started_at,
@@ -309,35 +426,38 @@ class DrillSession:
             injected_at=self.injected_at,
             events=tuple(self.timeline.sorted()),
             measurements=measurements,
-            grade=grade(self.scenario, measurements),
+            grade=graded,
             faults=tuple(f.describe() for f in self.faults),
-            mttd_floor_s={a: detection.floor.floor_s(a) for a in self.scenario.detection.expect},
-            mttd_floor_parts_s={
-                a: {
-                    "scrape": detection.floor.scrape_interval_s,
-                    "evaluation": detection.floor.evaluation_interval_s,
-                    "for": detection.floor.for_s.get(a, 0.0),
-                    "group_wait": detection.floor.group_wait_s,
-                }
-                for a in self.scenario.detection.expect
-            },
-            alerts=tuple(
-                AlertSpan(
-                    name=o.name,
-                    labels=o.labels,
-                    pending_at=o.pending_at,
-                    firing_at=o.firing_at,
-                    resolved_at=o.resolved_at,
-                    already_active=o.already_active,
-                )
-                for o in detection.observations
-            ),
+            alerts=alerts,
             steps=tuple(self.steps),
             load_series=load.series(1.0),
             requests=len(load.requests),
             acknowledged=len(load.acknowledged),
-            notes=tuple(self.notes),
+            notes=tuple(notes),
         )
+
+    def _gaps(self, load: LoadReport, alerts: Sequence[AlertSpan]) -> tuple[DetectionGap, ...]:
+        """Silent stretches after the fault; each also goes on the timeline."""
+        if self.injected_at is None or not load.requests:
+            return ()
+        steady, detection = self.scenario.steady_state, self.scenario.detection
+        limits = GapLimits(
+            max_error_rate=steady.max_error_rate,
+            max_p95_ms=steady.max_p95_ms,
+            window_s=steady.window_s,
+            min_gap_s=detection.max_silent_s or detection.within_s,
+        )
+        until = max(r.finished_at for r in load.requests)
+        gaps = detection_gaps(load.requests, alerts, self.injected_at, until, limits)
+        for gap in gaps:
+            self.timeline.add(
+                EventKind.DETECTION_GAP,
+                gap.detail,
+                subject="users",
+                at=self.injected_at + timedelta(seconds=gap.start_s),
+            )
+            self.progress(f"  detection gap: {gap.detail}")
+        return gaps
 
 
 def run_drill(
@@ -401,6 +521,30 @@ def _measure(
         load_measured=load_measured,
         data_checked=data_checked,
     )
+
+
+def _fired_after(
+    detection: DetectionReport, alert: str, injected_at: datetime
+) -> AlertObservation | None:
+    episode = detection.first_episode(alert)
+    if episode is None or episode.firing_at is None or episode.firing_at < injected_at:
+        return None
+    return episode
+
+
+def _outside_incident(
+    load: LoadReport, injected_at: datetime | None, steady_at: datetime | None
+) -> LoadReport:
+    """The requests of the steady state around the incident: before the fault, and after
+    the steady state came back."""
+    if injected_at is None:
+        return load
+    chosen = tuple(
+        r
+        for r in load.requests
+        if r.finished_at < injected_at or (steady_at is not None and r.at >= steady_at)
+    )
+    return LoadReport(requests=chosen, acknowledged=())
 
 
 def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from gameday.inputs.scenario import Scenario, load_scenario
-from gameday.record import AlertSpan, LoadPoint, StepRecord
+from gameday.record import (
+    AlertSpan,
+    AlertTiming,
+    DetectionGap,
+    ErrorBudget,
+    HostRecord,
+    LoadPoint,
+    StepRecord,
+)
 from gameday.stages.grading import Measurements, grade
 from gameday.stages.journal import DrillResult, Journal
 from gameday.timeline import Event, EventKind
@@ -44,6 +52,7 @@ def _check(
     *,
     subject: str = "",
     limit: float | None = None,
+    scope: str = "budget",
 ) -> dict[str, Any]:
     return {
         "id": check_id,
@@ -54,6 +63,8 @@ def _check(
         "reason": reason,
         "subject": subject,
         "limit": limit,
+        "scope": scope,
+        "applicable": True,
     }
 
 
@@ -261,10 +272,46 @@ def drill_json(
         "mttr_s": mttr_s,
         "mtta_s": None,
         "alert_mttd_s": {alert: mttd_s},
-        "mttd_floor_s": {alert: floor_s},
-        "mttd_floor_parts_s": {
-            alert: {"scrape": 1.0, "evaluation": 1.0, "for": floor_s - 3.0, "group_wait": 1.0}
+        "detection": [
+            {
+                "alert": alert,
+                "symptom_s": None if mttd_s is None else round(mttd_s * 0.3, 2),
+                "pending_s": None if mttd_s is None else round(mttd_s * 0.5, 2),
+                "firing_s": mttd_s,
+                "notify_s": None if mttd_s is None else mttd_s + 1.0,
+                "drill": {
+                    "scrape": 1.0,
+                    "evaluation": 1.0,
+                    "for": floor_s - 3.0,
+                    "group_wait": 1.0,
+                },
+                "config_least_s": floor_s - 2.0,
+                "config_most_s": floor_s,
+                "production": {"scrape": 15.0, "evaluation": 15.0, "for": 60.0, "group_wait": 30.0},
+                "production_least_s": None if mttd_s is None else 90.0,
+                "production_most_s": None if mttd_s is None else round(mttd_s * 0.3 + 120, 2),
+            }
+        ],
+        "production_mttr_s": None if mttr_s is None else [mttr_s + 80.0, mttr_s + 120.0],
+        "error_budget": {
+            "objective": 0.999,
+            "window_s": 2592000.0,
+            "budget_s": 2592.0,
+            "burned_s": 6.0,
+            "projected_least_s": 40.0,
+            "projected_most_s": 60.0,
         },
+        "detection_gaps": [],
+        "host": {
+            "cpus": 2,
+            "cpu_pressure": 0.05,
+            "cpu_busy": 0.3,
+            "load_lag_max_s": 0.01,
+            "requests_not_sent": 0,
+            "requests_scheduled": requests,
+        },
+        "verdict": "passed" if not reasons else "failed",
+        "inconclusive": [],
         "p95_ms": p95_ms,
         "error_rate": round(errors / requests, 4),
         "availability": round(1 - errors / requests, 4),
@@ -312,12 +359,13 @@ def journal_json(
     scenarios = list(drills) or [drill_json(start=start)]
     end = max(datetime.fromisoformat(d["ended_at"]) for d in scenarios) + timedelta(seconds=5)
     return {
-        "schema_version": 2,
+        "schema_version": 3,
         "gameday_version": "0.1.0",
         "project": "labelmint",
         "run_id": run_id,
         "passed": all(d["passed"] for d in scenarios),
         "responder": responder,
+        "verdict": "passed" if all(d["passed"] for d in scenarios) else "failed",
         "started_at": start.isoformat(),
         "ended_at": end.isoformat(),
         "timings_s": {"bring_up": 41.27, "teardown": 6.1},
@@ -355,6 +403,39 @@ def real_result(*, note: str = "") -> DrillResult:
         availability=0.969,
         lost_writes=0,
         noise=("HighResponseTime",),
+        timings=(
+            AlertTiming(
+                alert="DatabaseDown",
+                symptom_s=1.1,
+                pending_s=2.0,
+                firing_s=4.2,
+                notify_s=5.2,
+                drill={"scrape": 1.0, "evaluation": 1.0, "for": 2.0, "group_wait": 1.0},
+                config_least_s=3.0,
+                config_most_s=5.0,
+                production={"scrape": 15.0, "evaluation": 15.0, "for": 60.0, "group_wait": 30.0},
+                production_least_s=90.1,
+                production_most_s=121.1,
+            ),
+        ),
+        production_mttr_s=(105.4, 136.4),
+        error_budget=ErrorBudget(
+            objective=0.999,
+            window_s=2592000.0,
+            budget_s=2592.0,
+            burned_s=12.0,
+            projected_least_s=64.9,
+            projected_most_s=84.0,
+        ),
+        gaps=(DetectionGap(start_s=0.0, end_s=3.0, error_rate=0.4, p95_ms=30.0, detail="x"),),
+        host=HostRecord(
+            cpus=2,
+            cpu_pressure=0.05,
+            cpu_busy=0.3,
+            load_lag_max_s=0.01,
+            requests_not_sent=0,
+            requests_scheduled=600,
+        ),
     )
     events = (
         Event(T0, EventKind.DRILL_STARTED, scenario.title),
@@ -379,7 +460,6 @@ def real_result(*, note: str = "") -> DrillResult:
         measurements=measurements,
         grade=grade(scenario, measurements),
         faults=("stop postgres",),
-        mttd_floor_s={"DatabaseDown": 3.0},
         alerts=(
             AlertSpan(
                 name="DatabaseDown",
@@ -421,7 +501,7 @@ _V1_LABELS = {"acknowledged writes kept": "acknowledged tasks kept"}
 def as_version_1(journal: dict[str, Any]) -> dict[str, Any]:
     """``journal`` as the first format wrote it: no schema_version, "tasks" for writes,
     checks named by their labels, a step's seconds written out."""
-    old = {k: v for k, v in journal.items() if k not in ("schema_version", "project")}
+    old = {k: v for k, v in journal.items() if k not in ("schema_version", "project", "verdict")}
     drills = []
     for drill in journal["scenarios"]:
         d = dict(drill)
@@ -435,7 +515,18 @@ def as_version_1(journal: dict[str, Any]) -> dict[str, Any]:
                 **{k: c[k] for k in ("passed", "measured", "target", "reason")},
             }
             for c in d["checks"]
+            if c["id"] != "silent" and not c["id"].startswith("kpi:")  # none in version 1
         ]
+        for later in (
+            "detection",
+            "production_mttr_s",
+            "error_budget",
+            "detection_gaps",
+            "host",
+            "verdict",
+            "inconclusive",
+        ):
+            d.pop(later, None)
         drills.append(d)
     old["scenarios"] = drills
     return old

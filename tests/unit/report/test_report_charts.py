@@ -94,20 +94,42 @@ def test_text_in_charts_is_escaped() -> None:
                 [charts.AlertLane(evil, 0, 1, None, False)], [], title=evil, x_range=(0, 2)
             )
         )
-        + str(charts.mttd_bars([charts.MttdBar(evil, None, 1.0)], budget_s=5))
+        + str(charts.mttd_bars([charts.MttdBar(evil, None, None, 1.0, 2.0)], budget_s=5))
+        + str(charts.production_bars([charts.MttdBar(evil, 1, 2, 3, 4, 90, 120)], objective_s=300))
         + str(charts.sparkline([1.0, None], [False, True], title=evil))
     )
     assert "<script" not in svg
     assert svg.count("&lt;script&gt;") >= 6
 
 
-def test_mttd_bars_split_floor_and_system() -> None:
-    svg = charts.mttd_bars([charts.MttdBar("DatabaseDown", 4.0, 3.0)], budget_s=15)
-    floor = re.search(r'width="([0-9.]+)" height="16" fill="[^"]+" class="mttd-floor"', svg)
-    system = re.search(r'width="([0-9.]+)" height="16" fill="[^"]+" class="mttd-system"', svg)
-    assert floor and system
-    assert float(floor.group(1)) == pytest.approx(3 * float(system.group(1)), rel=0.01)
-    assert "budget 15 s" in svg
+def _width(svg: str, css: str) -> float:
+    found = re.search(rf'width="([0-9.]+)" height="16" fill="[^"]+" class="{css}"', svg)
+    assert found, css
+    return float(found.group(1))
+
+
+def test_mttd_bars_show_each_part_of_a_detection_to_scale() -> None:
+    # symptom at 1 s, pending at 2 s, firing at 4 s, notified at 5 s
+    svg = str(charts.mttd_bars([charts.MttdBar("DatabaseDown", 1.0, 2.0, 4.0, 5.0)], budget_s=15))
+    system, evaluation = _width(svg, "mttd-the"), _width(svg, "mttd-evaluation")
+    for_, group_wait = _width(svg, "mttd-for"), _width(svg, "mttd-group-wait")
+    assert system == pytest.approx(evaluation, rel=0.01)
+    assert for_ == pytest.approx(2 * system, rel=0.01)
+    assert group_wait == pytest.approx(system, rel=0.01)
+    assert "budget 15 s" in svg and "fired 4 s" in svg
+
+
+def test_production_bars_mark_a_range_over_the_objective() -> None:
+    bars = [
+        charts.MttdBar("Fast", 1, 2, 3, 4, 90.0, 150.0),
+        charts.MttdBar("Slow", 1, 2, 3, 4, 240.0, 420.0),
+        charts.MttdBar("Never", None, None, None, None),
+    ]
+    svg = str(charts.production_bars(bars, objective_s=300))
+    assert "playbook: MTTD &lt; 5 min" in svg
+    ranges = re.findall(r'fill="(#[0-9a-f]+)" fill-opacity="0.75" class="production-range"', svg)
+    assert ranges == ["#1e8449", "#c0392b"]  # within the objective, then over it
+    assert "1.5 to 2.5 min" in svg and "4 to 7 min" in svg and "never fired" in svg
 
 
 @pytest.mark.parametrize(

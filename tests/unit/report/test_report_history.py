@@ -44,7 +44,7 @@ def test_recording_a_run_again_replaces_what_was_recorded(tmp_path: Path) -> Non
     assert [d.scenario for d in history.drills] == ["database-outage"]
     assert history.drills[0].mttd_s == 5.5
     assert history.drills[0].alert_mttd_s == {"DatabaseDown": 5.5}
-    assert history.drills[0].alert_floor_s == {"DatabaseDown": 3.0}
+    assert history.drills[0].alert_config_s == {"DatabaseDown": 3.0}
 
 
 def test_what_is_recorded_reads_back(tmp_path: Path) -> None:

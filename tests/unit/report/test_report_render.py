@@ -93,7 +93,8 @@ def test_the_page_has_every_section(two_drills: Path) -> None:
         "Summary",
         "Grade",
         "Through the drill",
-        "MTTD breakdown",
+        "Detection, part by part",
+        "What it means in production",
         "Recovery",
         "Responders\u2019 notes",
         "Timeline",
@@ -128,7 +129,7 @@ def test_the_summary_shows_each_grade_against_its_targets(two_drills: Path) -> N
     row = html.split('data-scenario="database-outage"')[1].split("</tr>")[0]
     text = text_of(row)
     assert "pass" in text
-    assert "3.6 s budget ≤ 15 s floor 3.0 s" in text
+    assert "3.6 s budget ≤ 15 s production 1.5 to 2.0 min" in text
     assert "13 s budget ≤ 45 s" in text
     assert "340 ms target ≤ 2,500 ms" in text
     assert "12.0% target ≤ 50.0%" in text
@@ -144,13 +145,15 @@ def test_the_summary_shows_each_grade_against_its_targets(two_drills: Path) -> N
     assert 'class="num bad">2<' in html
 
 
-def test_the_mttd_breakdown_splits_floor_and_system(two_drills: Path) -> None:
+def test_the_detection_table_gives_each_part_and_the_production_range(two_drills: Path) -> None:
     render_run(two_drills)
     html = (two_drills / "index.html").read_text()
     section = html.split('id="scenario-database-outage"')[1].split("</section>")[0]
     table = text_of(section.split('class="mttd"')[1].split("</table>")[0])
-    assert "DatabaseDown 3.6 s 3.0 s 0.6 s 83% pass" in table
-    assert 'class="mttd-floor"' in section and 'class="mttd-system"' in section
+    # symptom 1.08 s, pending 1.8 s, firing 3.6 s, notified 4.6 s; drill settings add 1 to
+    # 3 s; production 90 to 121 s
+    assert "DatabaseDown 1.1 s 0.7 s 1.8 s 1.0 s 4.6 s 1.0 to 3.0 s 1.5 to 2.0 min pass" in table
+    assert 'class="mttd-the"' in section and 'class="production-range"' in section
     cache = html.split('id="scenario-cache-failure"')[1].split("</section>")[0]
     assert "never fired" in cache
 

@@ -26,6 +26,7 @@ __all__ = [
     "alert_lanes",
     "line_chart",
     "mttd_bars",
+    "production_bars",
     "sparkline",
 ]
 
@@ -75,9 +76,15 @@ class AlertLane:
 
 @dataclass(frozen=True)
 class MttdBar:
+    """One expected alert's detection, in seconds from the fault (None: not seen)."""
+
     alert: str
-    mttd_s: float | None
-    floor_s: float | None
+    symptom_s: float | None  # the first sample that showed it
+    pending_s: float | None
+    firing_s: float | None
+    notify_s: float | None
+    production_least_s: float | None = None  # projected fault -> notification
+    production_most_s: float | None = None
 
 
 def nice_step(span: float, count: int = 6) -> float:
@@ -382,17 +389,23 @@ def _bar(
     )
 
 
+# The parts of a detection, in the order they happen, and their colours.
+MTTD_PARTS = (
+    ("the system (fault to symptom)", "#d35400"),
+    ("evaluation", "#f5b041"),
+    ("for", "#9fb3c8"),
+    ("group_wait", "#5d6d7e"),
+)
+
+
 def mttd_bars(bars: Sequence[MttdBar], *, budget_s: float | None, width: int = 760) -> Markup:
-    """Each expected alert's MTTD split into the configuration floor and the system's share."""
+    """Each expected alert's detection in the drill, part by part, on its own clock."""
     left, right = 170, width - 90
     top, bar_h = 20, 26
     bottom = top + max(len(bars), 1) * bar_h
     height = bottom + 30
-    longest = max(
-        [b.mttd_s or 0.0 for b in bars] + [b.floor_s or 0.0 for b in bars] + [budget_s or 0.0]
-    )
+    longest = max([v or 0.0 for b in bars for v in (b.notify_s, b.firing_s)] + [budget_s or 0.0])
     sx = _Scale(0.0, _nice_ceiling(longest * 1.05) if longest > 0 else 1.0, left, right)
-    floor_colour, system_colour = "#9fb3c8", "#d35400"
     parts: list[str] = []
     for tick in _ticks(0.0, sx.high, 6):
         x = sx(tick)
@@ -401,24 +414,28 @@ def mttd_bars(bars: Sequence[MttdBar], *, budget_s: float | None, width: int = 7
     for i, bar in enumerate(bars):
         y = top + i * bar_h + 4
         parts.append(_text(left - 8, y + 13, bar.alert, anchor="end", size=11, colour=INK))
-        if bar.mttd_s is None:
+        if bar.firing_s is None:
             parts.append(
                 _text(left + 4, y + 13, "never fired", size=11, colour="#c0392b", weight="600")
             )
             continue
-        floor = min(bar.floor_s or 0.0, bar.mttd_s)
-        x0, x1, x2 = sx(0.0), sx(floor), sx(bar.mttd_s)
-        if floor > 0:
-            parts.append(
-                f'<rect x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="16" '
-                f'fill="{floor_colour}" class="mttd-floor"/>'
-            )
-        if x2 > x1:
-            parts.append(
-                f'<rect x="{x1:.1f}" y="{y}" width="{x2 - x1:.1f}" height="16" '
-                f'fill="{system_colour}" class="mttd-system"/>'
-            )
-        parts.append(_text(x2 + 6, y + 12, f"{_fmt(bar.mttd_s)} s", size=11, colour=INK))
+        # Each boundary as far as it is known; an unknown one takes the next known one.
+        pending = bar.pending_s if bar.pending_s is not None else bar.firing_s
+        symptom = bar.symptom_s if bar.symptom_s is not None else pending
+        notify = bar.notify_s if bar.notify_s is not None else bar.firing_s
+        edges = [0.0, symptom, pending, bar.firing_s, notify]
+        for (name, colour), start, stop in zip(MTTD_PARTS, edges, edges[1:], strict=False):
+            if stop > start:
+                x0, x1 = sx(start), sx(stop)
+                css = name.split(" ")[0].replace("_", "-")
+                parts.append(
+                    f'<rect x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="16" '
+                    f'fill="{colour}" class="mttd-{css}"><title>{escape(name)}: '
+                    f"{_fmt(stop - start)} s</title></rect>"
+                )
+        parts.append(
+            _text(sx(notify) + 6, y + 12, f"fired {_fmt(bar.firing_s)} s", size=11, colour=INK)
+        )
     if budget_s is not None:
         x = sx(budget_s)
         parts.append(
@@ -430,12 +447,76 @@ def mttd_bars(bars: Sequence[MttdBar], *, budget_s: float | None, width: int = 7
                 x, top - 9, f"budget {_fmt(budget_s)} s", anchor="middle", size=10, colour="#c0392b"
             )
         )
-    x = left
-    for name, colour in (("configuration floor", floor_colour), ("the system", system_colour)):
+    x = 8
+    for name, colour in MTTD_PARTS:
         parts.append(f'<rect x="{x}" y="{height - 12}" width="14" height="9" fill="{colour}"/>')
         parts.append(_text(x + 18, height - 4, name, size=10, colour=INK))
-        x += 150
-    return _svg(width, height, "MTTD breakdown", parts, "chart mttd-bars")
+        x += 60 + 6 * len(name)
+    return _svg(width, height, "Detection in the drill, part by part", parts, "chart mttd-bars")
+
+
+def production_bars(
+    bars: Sequence[MttdBar], *, objective_s: float | None, width: int = 760
+) -> Markup:
+    """Each alert's projected time to a notification in production, least to most, against
+    the playbook's MTTD objective."""
+    left, right = 170, width - 110
+    top, bar_h = 22, 26
+    bottom = top + max(len(bars), 1) * bar_h
+    height = bottom + 34
+    longest = max([b.production_most_s or 0.0 for b in bars] + [objective_s or 0.0])
+    high_s = _nice_ceiling(longest / 60 * 1.05) * 60 if longest > 0 else 60.0
+    sx = _Scale(0.0, high_s, left, right)
+    parts: list[str] = []
+    for tick in _ticks(0.0, high_s / 60, 6):
+        x = sx(tick * 60)
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>')
+        parts.append(_text(x, bottom + 14, f"{_fmt(tick)} min", anchor="middle", size=10))
+    for i, bar in enumerate(bars):
+        y = top + i * bar_h + 4
+        parts.append(_text(left - 8, y + 13, bar.alert, anchor="end", size=11, colour=INK))
+        least, most = bar.production_least_s, bar.production_most_s
+        if least is None or most is None:
+            why = "never fired" if bar.firing_s is None else "no production settings"
+            parts.append(_text(left + 4, y + 13, why, size=11, colour=MUTED))
+            continue
+        over = objective_s is not None and most > objective_s
+        colour = "#c0392b" if over else "#1e8449"
+        x0, x1 = sx(least), sx(most)
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 2):.1f}" height="12" rx="2" '
+            f'fill="{colour}" fill-opacity="0.75" class="production-range">'
+            f"<title>{escape(bar.alert)}: {_fmt(least / 60)} to {_fmt(most / 60)} min"
+            "</title></rect>"
+        )
+        label = f"{_fmt(least / 60)} to {_fmt(most / 60)} min"
+        parts.append(_text(x1 + 6, y + 12, label, size=11, colour=INK))
+    if objective_s is not None:
+        x = sx(objective_s)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{bottom}" '
+            f'stroke="#c0392b" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            _text(
+                x,
+                top - 10,
+                f"playbook: MTTD < {_fmt(objective_s / 60)} min",
+                anchor="middle",
+                size=10,
+                colour="#c0392b",
+            )
+        )
+    parts.append(
+        _text(
+            8,
+            height - 4,
+            "bar: least to most time from the fault to a notification with production's settings",
+            size=10,
+            colour=MUTED,
+        )
+    )
+    return _svg(width, height, "Detection in production, projected", parts, "chart production-bars")
 
 
 def sparkline(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from gameday.record import JOURNAL_FILE
+from gameday.record import JOURNAL_FILE, AlertTiming, CheckRecord
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.stages.report.coverage import Exercise as CoverageExercise
@@ -53,22 +53,57 @@ class TimelineRow:
 
 @dataclass(frozen=True)
 class MttdRow:
+    """One expected alert's detection: its parts in the drill and its production range."""
+
     alert: str
     mttd_s: float | None
-    floor_s: float | None
+    timing: AlertTiming | None
     passed: bool | None
+
+    def _part(self, start: float | None, stop: float | None) -> float | None:
+        if start is None or stop is None:
+            return None
+        return max(stop - start, 0.0)
 
     @property
     def system_s(self) -> float | None:
-        if self.mttd_s is None:
-            return None
-        return max(self.mttd_s - (self.floor_s or 0.0), 0.0)
+        """Fault to the first sample that showed the symptom."""
+        return self.timing.symptom_s if self.timing else None
 
     @property
-    def floor_share(self) -> float | None:
-        if self.mttd_s is None or self.floor_s is None or self.mttd_s <= 0:
+    def evaluation_s(self) -> float | None:
+        """Symptom to the rule going pending (Prometheus' activeAt)."""
+        t = self.timing
+        return self._part(t.symptom_s, t.pending_s) if t else None
+
+    @property
+    def for_s(self) -> float | None:
+        """Pending to firing: the rule's ``for`` (and the evaluation that ends it)."""
+        t = self.timing
+        return self._part(t.pending_s, t.firing_s) if t else None
+
+    @property
+    def group_wait_s(self) -> float | None:
+        t = self.timing
+        return self._part(t.firing_s, t.notify_s) if t else None
+
+    @property
+    def notify_s(self) -> float | None:
+        return self.timing.notify_s if self.timing else None
+
+    @property
+    def production(self) -> tuple[float, float] | None:
+        t = self.timing
+        if t is None or t.production_least_s is None or t.production_most_s is None:
             return None
-        return min(self.floor_s / self.mttd_s, 1.0)
+        return t.production_least_s, t.production_most_s
+
+    @property
+    def config_range(self) -> tuple[float, float] | None:
+        t = self.timing
+        if t is None or t.config_least_s is None or t.config_most_s is None:
+            return None
+        return t.config_least_s, t.config_most_s
 
 
 @dataclass(frozen=True)
@@ -80,8 +115,12 @@ class DrillView:
     postmortem_file: str
     metric_ok: Mapping[str, bool | None]  # mttd, mttr, p95, errors, availability, data
     mttd_budget_s: float | None
-    mttd_floor_s: float | None
+    mttd_objective_s: float | None  # the playbook's MTTD, when the project names it
     mttd_rows: tuple[MttdRow, ...]
+    production_mttd: tuple[float, float] | None  # the slowest alert's projected notification
+    failed_scopes: tuple[str, ...]  # "KPIs", "regression budgets"
+    kpi_checks: tuple[CheckRecord, ...]  # the playbook's objectives
+    budget_checks: tuple[CheckRecord, ...]  # the scenario's regression budgets and findings
     timeline: tuple[TimelineRow, ...]
     notes: tuple[TimelineRow, ...]
     steady_back_at: datetime | None
@@ -91,6 +130,7 @@ class DrillView:
     error_chart: Markup
     alert_chart: Markup
     mttd_chart: Markup
+    production_chart: Markup
 
     @property
     def affected_services(self) -> list[str]:
@@ -206,23 +246,35 @@ def drill_view(run: Run, drill: Drill) -> DrillView:
     markers = _markers(drill, steady)
     x_range = _x_range(drill)
     mttd_rows = tuple(
-        MttdRow(
-            alert,
-            mttd,
-            drill.mttd_floor_s.get(alert),
-            _check_ok(drill, f"mttd:{alert}"),
-        )
+        MttdRow(alert, mttd, drill.timing(alert), _check_ok(drill, f"mttd:{alert}"))
         for alert, mttd in drill.alert_mttd_s.items()
     )
     budget = _mttd_budget(drill)
+    kpi_mttd = drill.check("kpi:mttd")
+    objective = kpi_mttd.limit if kpi_mttd is not None else None
+    bars = [
+        charts.MttdBar(
+            r.alert,
+            r.system_s,
+            r.timing.pending_s if r.timing else None,
+            r.timing.firing_s if r.timing else r.mttd_s,
+            r.notify_s,
+            *(r.production or (None, None)),
+        )
+        for r in mttd_rows
+    ]
     return DrillView(
         drill=drill,
         anchor=f"scenario-{slug}",
         postmortem_file=f"postmortem-{slug}.md",
         metric_ok=_metric_ok(drill),
         mttd_budget_s=budget,
-        mttd_floor_s=_summary_floor(mttd_rows),
+        mttd_objective_s=objective,
         mttd_rows=mttd_rows,
+        production_mttd=_slowest_production(mttd_rows),
+        failed_scopes=_failed_scopes(drill.checks),
+        kpi_checks=tuple(c for c in drill.checks if c.scope == "kpi"),
+        budget_checks=tuple(c for c in drill.checks if c.scope != "kpi"),
         timeline=timeline,
         notes=tuple(r for r in timeline if r.kind in PEOPLE_KINDS),
         steady_back_at=steady.at if steady else None,
@@ -231,9 +283,8 @@ def drill_view(run: Run, drill: Drill) -> DrillView:
         latency_chart=_latency_chart(drill, markers, x_range),
         error_chart=_error_chart(drill, markers, x_range),
         alert_chart=_alert_chart(drill, markers, x_range),
-        mttd_chart=charts.mttd_bars(
-            [charts.MttdBar(r.alert, r.mttd_s, r.floor_s) for r in mttd_rows], budget_s=budget
-        ),
+        mttd_chart=charts.mttd_bars(bars, budget_s=budget),
+        production_chart=charts.production_bars(bars, objective_s=objective),
     )
 
 
@@ -419,13 +470,18 @@ def _mttd_budget(drill: Drill) -> float | None:
     return budgets[0] if budgets else drill.targets.mttd_s
 
 
-def _summary_floor(rows: Sequence[MttdRow]) -> float | None:
-    """The floor of the alert that set the MTTD (the slowest), or the highest floor."""
-    fired = [r for r in rows if r.mttd_s is not None]
-    if fired and len(fired) == len(rows):
-        return max(fired, key=lambda r: r.mttd_s or 0.0).floor_s
-    floors = [r.floor_s for r in rows if r.floor_s is not None]
-    return max(floors, default=None)
+def _slowest_production(rows: Sequence[MttdRow]) -> tuple[float, float] | None:
+    ranges = [r.production for r in rows]
+    if not ranges or any(r is None for r in ranges):
+        return None
+    known = [r for r in ranges if r is not None]
+    return max(r[0] for r in known), max(r[1] for r in known)
+
+
+def _failed_scopes(checks: Sequence[CheckRecord]) -> tuple[str, ...]:
+    failed = {c.scope for c in checks if c.applicable and not c.passed}
+    names = {"kpi": "KPIs", "budget": "regression budgets"}
+    return tuple(names[s] for s in ("kpi", "budget") if s in failed)
 
 
 def _failed_requests(drill: Drill) -> int | None:
@@ -462,16 +518,25 @@ def _postmortem_facts(view: DrillView) -> dict[str, object]:
     lessons = []
     for row in view.mttd_rows:
         if row.mttd_s is not None and row.passed is not False:
-            share = (
+            system = (
                 ""
-                if row.floor_share is None
-                else (f"; {row.floor_share:.0%} of it was the monitoring configuration's floor")
+                if row.system_s is None
+                else f"; the symptom showed in a metric after {format_seconds(row.system_s)}"
             )
             lessons.append(
                 f"{row.alert} fired {format_seconds(row.mttd_s)} after the fault, within the "
-                f"{format_seconds(view.mttd_budget_s)} budget{share}."
+                f"{format_seconds(view.mttd_budget_s)} budget{system}."
             )
-    lessons += [f"{c.reason}." for c in d.checks if not c.passed and c.reason]
+        if row.production is not None:
+            least, most = row.production
+            lessons.append(
+                f"In production {row.alert} would notify {format_seconds(least)} to "
+                f"{format_seconds(most)} after the fault."
+            )
+    for gap in d.detection_gaps:
+        lessons.append(f"Detection gap: {gap.detail}.")
+    lessons += [f"Inconclusive: {why}." for why in d.inconclusive]
+    lessons += [f"{c.reason}." for c in d.checks if c.applicable and not c.passed and c.reason]
     if d.noise:
         lessons.append(
             f"Alerts no one expected fired: {', '.join(d.noise)}. Either they belong to "
@@ -483,6 +548,6 @@ def _postmortem_facts(view: DrillView) -> dict[str, object]:
         "end": end,
         "duration": (end - start).total_seconds(),
         "recovered": view.steady_back_at is not None,
-        "follow_ups": [c for c in d.checks if not c.passed],
+        "follow_ups": [c for c in d.checks if c.applicable and not c.passed],
         "lessons": lessons,
     }

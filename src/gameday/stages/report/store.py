@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS detections (
     scenario TEXT NOT NULL,
     alert TEXT NOT NULL,
     mttd_s REAL,                       -- NULL: the alert never fired
-    floor_s REAL,
+    floor_s REAL,                      -- the most the drill's monitoring settings add
     passed INTEGER NOT NULL,           -- fired within the detection budget
     PRIMARY KEY (run_id, scenario, alert)
 );
@@ -100,7 +100,7 @@ class DrillRecord:
     reasons: tuple[str, ...]
     playbook: PlaybookRef
     alert_mttd_s: Mapping[str, float | None]
-    alert_floor_s: Mapping[str, float | None]
+    alert_config_s: Mapping[str, float | None]  # the most the drill's settings add
     alert_passed: Mapping[str, bool]
 
 
@@ -138,7 +138,9 @@ def drill_records(run: Run) -> list[DrillRecord]:
                 reasons=d.reasons,
                 playbook=d.playbook,
                 alert_mttd_s=dict(d.alert_mttd_s),
-                alert_floor_s={a: d.mttd_floor_s.get(a) for a in d.alert_mttd_s},
+                alert_config_s={
+                    a: (t.config_most_s if (t := d.timing(a)) else None) for a in d.alert_mttd_s
+                },
                 alert_passed=alert_passed,
             )
         )
@@ -217,7 +219,7 @@ def _insert(conn: sqlite3.Connection, run: Run) -> None:
                     r.scenario,
                     alert,
                     mttd,
-                    r.alert_floor_s.get(alert),
+                    r.alert_config_s.get(alert),
                     int(r.alert_passed[alert]),
                 )
                 for alert, mttd in r.alert_mttd_s.items()
@@ -275,7 +277,7 @@ def _read(conn: sqlite3.Connection) -> History:
                     section=row[13], alerts=tuple(json.loads(row[15])), drill=row[14]
                 ),
                 alert_mttd_s={a: m for a, m, _, _ in found},
-                alert_floor_s={a: f for a, _, f, _ in found},
+                alert_config_s={a: f for a, _, f, _ in found},
                 alert_passed={a: bool(ok) for a, _, _, ok in found},
             )
         )

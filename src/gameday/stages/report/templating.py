@@ -13,6 +13,7 @@ import contextlib
 import html
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import jinja2
 
 from gameday.stages.report.model import ReportError
+from gameday.units import range_text
 
 __all__ = [
     "TODO",
@@ -109,8 +111,14 @@ def _md_finalize(value: object) -> object:
     return value if isinstance(value, Markdown) else md_text(value)
 
 
+def format_range(pair: Sequence[float] | None) -> str:
+    """1.5 to 2.0 min: a least-to-most range in one unit."""
+    return MISSING if pair is None else range_text(pair[0], pair[1])
+
+
 _FILTERS = {
     "seconds": format_seconds,
+    "range": format_range,
     "ms": format_ms,
     "percent": format_percent,
     "count": format_count,

@@ -1,0 +1,297 @@
+"""Verdicts that mean something: detection gaps, KPIs apart from budgets, the host's load
+deciding nothing, and the symptom's onset read from Prometheus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from drill_fakes import FakePrometheus
+
+from gameday.infra.host import HostMonitor, HostSample, usage_between
+from gameday.inputs.monitoring import ObjectivesSpec
+from gameday.inputs.scenario import Scenario, load_scenario
+from gameday.record import AlertSpan, AlertTiming, DetectionGap, ErrorBudget, HostRecord
+from gameday.stages.detection import symptom_onset
+from gameday.stages.gaps import GapLimits, detection_gaps
+from gameday.stages.grading import Measurements, grade
+from gameday.stages.load import RequestRecord
+
+T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
+DATABASE_OUTAGE = Path(__file__).parents[2] / "scenarios" / "database-outage.yml"
+LIMITS = GapLimits(max_error_rate=0.01, max_p95_ms=None, window_s=3.0, min_gap_s=10.0)
+QUIET_HOST = HostRecord(
+    cpus=2,
+    cpu_pressure=0.05,
+    cpu_busy=0.3,
+    load_lag_max_s=0.01,
+    requests_not_sent=0,
+    requests_scheduled=600,
+)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def requests(seconds: int, failing: range, rate: int = 10) -> list[RequestRecord]:
+    """``rate`` requests a second for ``seconds``; those in the ``failing`` seconds fail."""
+    out = []
+    for second in range(seconds):
+        for i in range(rate):
+            failed = second in failing
+            out.append(
+                RequestRecord(
+                    at(second + i / rate),
+                    "read",
+                    None if failed else 200,
+                    5.0,
+                    "Server disconnected" if failed else "",
+                )
+            )
+    return out
+
+
+def firing(start: float, end: float | None) -> AlertSpan:
+    return AlertSpan(
+        name="ServiceDown",
+        firing_at=at(start),
+        resolved_at=None if end is None else at(end),
+    )
+
+
+# -- detection gaps -------------------------------------------------------------------------
+
+
+def test_users_failing_with_no_alert_is_a_gap() -> None:
+    gaps = detection_gaps(requests(60, range(6, 36)), [], T0, at(60), LIMITS)
+    (gap,) = gaps
+    assert (gap.start_s, gap.end_s) == (6.0, 36.0)
+    assert gap.error_rate == 1.0
+    assert gap.detail == "users saw 100% errors for 30 s (T+6 s); no alert was firing"
+
+
+def test_an_alert_firing_covers_the_failure() -> None:
+    alerts = [firing(7.0, 40.0)]
+    # users fail from 6 s to 36 s; the alert fires at 7 s: only the first window is silent,
+    # shorter than the 10 s a detection may take
+    assert detection_gaps(requests(60, range(6, 36)), alerts, T0, at(60), LIMITS) == ()
+
+
+def test_failure_after_the_alert_resolved_is_a_gap() -> None:
+    alerts = [firing(2.0, 12.0)]
+    (gap,) = detection_gaps(requests(60, range(3, 45)), alerts, T0, at(60), LIMITS)
+    assert (gap.start_s, gap.end_s) == (12.0, 45.0)
+
+
+def test_a_short_failure_is_detection_latency_not_a_gap() -> None:
+    assert detection_gaps(requests(30, range(3, 9)), [], T0, at(30), LIMITS) == ()
+
+
+def test_slow_answers_are_a_gap_only_when_the_steady_state_limits_latency() -> None:
+    slow = [
+        RequestRecord(r.at, r.kind, 200, 900.0 if 10 <= (r.at - T0).total_seconds() < 40 else 5, "")
+        for r in requests(60, range(0))
+    ]
+    assert detection_gaps(slow, [], T0, at(60), LIMITS) == ()
+    limited = GapLimits(0.01, 200.0, 3.0, 10.0)
+    (gap,) = detection_gaps(slow, [], T0, at(60), limited)
+    assert "a p95 of 900 ms" in gap.detail
+
+
+# -- the host -------------------------------------------------------------------------------
+
+
+def test_host_usage_is_the_share_of_time_between_two_samples() -> None:
+    first = HostSample(at=100.0, stalled_us=1_000_000, busy_ticks=1000, total_ticks=4000)
+    last = HostSample(at=110.0, stalled_us=7_000_000, busy_ticks=2800, total_ticks=6000)
+    usage = usage_between(first, last)
+    assert usage.cpu_pressure == pytest.approx(0.6)
+    assert usage.cpu_busy == pytest.approx(0.9)
+
+
+def test_a_host_without_pressure_files_says_nothing(tmp_path: Path) -> None:
+    monitor = HostMonitor(pressure_file=tmp_path / "none", stat_file=tmp_path / "none")
+    monitor.start()
+    usage = monitor.stop()
+    assert usage.cpu_pressure is None and usage.cpu_busy is None
+
+
+def test_the_host_monitor_reads_linux_files(tmp_path: Path) -> None:
+    pressure, stat = tmp_path / "pressure", tmp_path / "stat"
+    pressure.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=5000\nfull total=0\n")
+    stat.write_text("cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3\n")
+    monitor = HostMonitor(pressure_file=pressure, stat_file=stat)
+    sample = monitor.sample()
+    assert (sample.stalled_us, sample.busy_ticks, sample.total_ticks) == (5000, 200, 1000)
+
+
+# -- grading --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scenario() -> Scenario:
+    return load_scenario(DATABASE_OUTAGE)
+
+
+def measured(**changes: object) -> Measurements:
+    values: dict[str, object] = {
+        "alert_mttd_s": {"DatabaseDown": 4.0},
+        "mttr_s": 20.0,
+        "p95_ms": 120.0,
+        "error_rate": 0.05,
+        "availability": 0.8,
+        "lost_writes": 0,
+        "host": QUIET_HOST,
+    }
+    values.update(changes)
+    return Measurements(**values)  # type: ignore[arg-type]
+
+
+def test_a_failure_on_a_saturated_host_is_inconclusive(scenario: Scenario) -> None:
+    busy = QUIET_HOST.model_copy(update={"cpu_pressure": 0.85, "cpu_busy": 1.0})
+    graded = grade(scenario, measured(mttr_s=None, steady_problems=("error rate 40%",), host=busy))
+    assert graded.verdict == "inconclusive" and not graded.passed
+    (why,) = graded.inconclusive
+    assert "tasks waited for a CPU 85% of the drill" in why
+    assert "the host's, not the system's" in why
+    # What was measured is kept, for the report.
+    assert any("steady state never came back" in r for r in graded.reasons)
+
+
+def test_a_pass_on_a_saturated_host_stands_with_a_note(scenario: Scenario) -> None:
+    busy = QUIET_HOST.model_copy(update={"cpu_pressure": 0.85})
+    graded = grade(scenario, measured(host=busy))
+    assert graded.verdict == "passed"
+    assert graded.host_notes and "passed regardless" in graded.host_notes[0]
+
+
+def test_a_load_that_fell_behind_is_inconclusive_even_when_it_passed(scenario: Scenario) -> None:
+    behind = QUIET_HOST.model_copy(
+        update={"requests_not_sent": 34, "requests_scheduled": 600, "load_lag_max_s": 1.2}
+    )
+    graded = grade(scenario, measured(host=behind))
+    assert graded.verdict == "inconclusive"
+    assert "34 of 600 requests, 5.7%, not sent" in graded.inconclusive[0]
+
+
+def test_a_failure_on_a_quiet_host_is_a_failure(scenario: Scenario) -> None:
+    graded = grade(scenario, measured(mttr_s=None))
+    assert graded.verdict == "failed" and graded.inconclusive == ()
+
+
+def test_a_gap_is_a_finding_unless_the_scenario_fails_on_it(scenario: Scenario) -> None:
+    gap = DetectionGap(start_s=30, end_s=120, error_rate=0.42, detail="users saw 42% errors")
+    graded = grade(scenario, measured(gaps=(gap,)))
+    check = next(c for c in graded.checks if c.id == "silent")
+    assert graded.passed and check.scope == "finding" and check.measured == "1, longest 90 s"
+    strict = scenario.model_copy(
+        update={"detection": scenario.detection.model_copy(update={"silent_failures": "fail"})}
+    )
+    graded = grade(strict, measured(gaps=(gap,)))
+    assert not graded.passed
+    assert "detection gap: users saw 42% errors" in graded.reasons
+
+
+OBJECTIVES = ObjectivesSpec(mttd=300, mttr=3600, p95_ms=200, error_rate=0.01, availability=0.999)
+
+
+def kpis(**changes: object) -> Measurements:
+    values: dict[str, object] = {
+        "timings": (
+            AlertTiming(
+                alert="DatabaseDown",
+                firing_s=4.0,
+                notify_s=5.0,
+                production_least_s=90.0,
+                production_most_s=150.0,
+            ),
+        ),
+        "production_mttr_s": (106.0, 166.0),
+        "steady_p95_ms": 40.0,
+        "steady_error_rate": 0.0,
+        "error_budget": ErrorBudget(
+            objective=0.999,
+            window_s=2_592_000,
+            budget_s=2592,
+            burned_s=15,
+            projected_least_s=80,
+            projected_most_s=125,
+        ),
+    }
+    values.update(changes)
+    return measured(**values)
+
+
+def test_the_playbooks_kpis_are_judged_on_production(scenario: Scenario) -> None:
+    graded = grade(scenario, kpis(), OBJECTIVES)
+    by_id = {c.id: c for c in graded.checks if c.scope == "kpi"}
+    assert set(by_id) == {
+        "kpi:mttd",
+        "kpi:mttr",
+        "kpi:p95",
+        "kpi:error_rate",
+        "kpi:availability",
+    }
+    assert all(c.passed for c in by_id.values())
+    assert by_id["kpi:mttd"].measured == "1.5 to 2.5 min projected"
+    assert by_id["kpi:availability"].measured == "2.1 min (5% of 43.2 min)"
+    # The regression budgets are graded apart.
+    assert {c.scope for c in graded.checks} >= {"kpi", "budget"}
+
+
+def test_a_slow_production_detection_fails_the_kpi_not_the_budget(scenario: Scenario) -> None:
+    slow = (
+        AlertTiming(
+            alert="DatabaseDown",
+            firing_s=4.0,
+            notify_s=5.0,
+            production_least_s=200.0,
+            production_most_s=420.0,
+        ),
+    )
+    graded = grade(scenario, kpis(timings=slow), OBJECTIVES)
+    assert not graded.passed
+    assert graded.failed_scopes() == ["KPIs"]
+    assert (
+        "DatabaseDown would notify 3.3 to 7.0 min after the fault in production, which can "
+        "be over the playbook's 5.0 min" in graded.reasons
+    )
+
+
+def test_without_objectives_no_kpi_is_judged(scenario: Scenario) -> None:
+    assert not [c for c in grade(scenario, kpis()).checks if c.scope == "kpi"]
+
+
+# -- the symptom's onset ----------------------------------------------------------------------
+
+
+def test_the_symptom_onset_is_the_first_point_where_the_expression_held() -> None:
+    with FakePrometheus() as prometheus:
+        prometheus.ranges["expr:DatabaseDown"] = [
+            {"metric": {"job": "other"}, "values": [[at(0.25).timestamp(), "0"]]},
+            {
+                "metric": {"__name__": "up", "job": "postgres"},
+                "values": [[at(1.5).timestamp(), "0"], [at(1.75).timestamp(), "0"]],
+            },
+        ]
+        onset = symptom_onset(
+            prometheus.url,
+            ["expr:DatabaseDown"],
+            {"alertname": "DatabaseDown", "job": "postgres", "severity": "critical"},
+            T0,
+            at(3),
+        )
+        (asked,) = prometheus.range_queries
+    assert onset == at(1.5)  # the other job's series is not this alert's
+    assert float(asked["step"]) == 0.25
+    assert float(asked["start"]) == pytest.approx(T0.timestamp())
+
+
+def test_no_onset_when_prometheus_cannot_tell() -> None:
+    with FakePrometheus() as prometheus:
+        assert symptom_onset(prometheus.url, ["expr:X"], {"job": "x"}, T0, at(3)) is None
+        prometheus.broken = True
+        assert symptom_onset(prometheus.url, ["expr:X"], {"job": "x"}, T0, at(3)) is None
+    assert symptom_onset("http://127.0.0.1:9", [""], {}, T0, T0) is None
