@@ -54,6 +54,7 @@ def _check(
         "reason": reason,
         "subject": subject,
         "limit": limit,
+        "applicable": True,
     }
 
 
