@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from gameday.inputs.scenario import Scenario
 from gameday.record import CheckRecord
+from gameday.stages.clocks import ClockReading, judge, not_applicable
 
 __all__ = ["Check", "Grade", "Measurements", "grade"]
 
@@ -35,6 +36,8 @@ class Measurements:
     # out, not failed.
     load_measured: bool = True
     data_checked: bool = True
+    # The project's communication and escalation clocks as the responders marked them.
+    clocks: tuple[ClockReading, ...] = ()
 
     @property
     def mttd_s(self) -> float | None:
@@ -56,11 +59,11 @@ class Grade:
 
     @property
     def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
+        return all(check.passed for check in self.checks if check.applicable)
 
     @property
     def reasons(self) -> list[str]:
-        return [check.reason for check in self.checks if not check.passed]
+        return [check.reason for check in self.checks if check.applicable and not check.passed]
 
 
 def _check(
@@ -167,6 +170,16 @@ def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
     return [_check("mtta", "MTTA", ok, _seconds(m.mtta_s), f"≤ {_seconds(budget)}", reason, budget)]
 
 
+def _clocks(scenario: Scenario, m: Measurements) -> list[Check]:
+    # Only people keep a communication clock: without them each is not applicable.
+    if not m.acknowledgement_expected:
+        return [
+            not_applicable(r.clock, "no people responded, so nobody kept this clock")
+            for r in m.clocks
+        ]
+    return [judge(reading) for reading in m.clocks]
+
+
 def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
     target = scenario.targets.p95_ms
     if not m.load_measured:
@@ -266,6 +279,7 @@ def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _detection,
     _acknowledgement,
+    _clocks,
     _recovery,
     _latency,
     _errors,

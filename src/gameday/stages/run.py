@@ -13,6 +13,7 @@ at a time, and the measurement that feeds grading.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from gameday.inputs.project import Project
 from gameday.inputs.scenario import Scenario
 from gameday.record import AlertSpan
 from gameday.stages import steady_state
+from gameday.stages.clocks import read_clocks, resolve_clocks
 from gameday.stages.detection import AlertWatch, DetectionReport
 from gameday.stages.faults import build_fault
 from gameday.stages.faults.ledger import injected, revert_leftovers
@@ -301,6 +303,13 @@ class DrillSession:
             self.responder_name == "human",
             load_measured=self.load is not None,
             data_checked=self.replica.project.spec.data_check is not None,
+        )
+        clocks = resolve_clocks(self.replica.project.spec.clocks, self.scenario.clocks)
+        measurements = dataclasses.replace(
+            measurements,
+            clocks=read_clocks(
+                clocks, self.timeline.sorted(), self.injected_at, self.steady_at or ended_at
+            ),
         )
         return DrillResult(
             scenario=self.scenario,
