@@ -293,7 +293,7 @@ def test_times_are_said_the_way_people_say_them() -> None:
         "12 s",
         "5 min",
         "7.2 min",
-        "60 min",
+        "1 h",
     ]
 
 

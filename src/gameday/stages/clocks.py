@@ -62,8 +62,8 @@ class Clock:
 
     def target(self) -> str:
         start = f" after {self.after}" if self.after else ""
-        every = "each " if self.repeat else ""
-        text = f"{every}≤ {span(self.due_s)}{start}"
+        again = (" and after each one" if self.after else " apart") if self.repeat else ""
+        text = f"≤ {span(self.due_s)}{start}{again}"
         if self.if_outage_over_s is not None:
             text += f", if the outage passes {span(self.if_outage_over_s)}"
         return text
@@ -73,6 +73,8 @@ def span(seconds: float) -> str:
     """A clock's time as people say it: seconds under a minute, else minutes."""
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:.0f} h"
     minutes = f"{seconds / 60:.1f}".removesuffix(".0")
     return f"{minutes} min"
 
