@@ -231,6 +231,14 @@ def test_a_clock_never_marked_fails() -> None:
     assert check.reason == "status page never posted"
 
 
+def test_a_clock_not_yet_due_when_the_outage_ended_is_not_applicable() -> None:
+    # A 2-minute outage owed no status page yet; one posted anyway is on time.
+    check = judge(reading(STATUS_PAGE, (), outage_s=120))
+    assert check.verdict is None
+    assert check.reason == "the outage ended after 2 min, before its 5 min clock ran out"
+    assert judge(reading(STATUS_PAGE, (60.0,), outage_s=120)).verdict is True
+
+
 def test_a_clock_whose_condition_never_held_is_not_applicable() -> None:
     check = judge(reading(EMAIL, (), outage_s=600))
     assert (check.passed, check.applicable, check.verdict) == (False, False, None)
@@ -259,7 +267,7 @@ def test_a_repeating_clock_judges_every_gap_and_the_last_one() -> None:
     over_before_due = judge(reading(UPDATE, (), outage_s=1200, start_s=300))
     assert over_before_due.verdict is None
     assert over_before_due.reason == (
-        "the outage ended 15 min after the clock started, before it ran out (30 min)"
+        "the outage ended 15 min after the clock started, before its 30 min clock ran out"
     )
 
 

@@ -201,6 +201,8 @@ def judge(reading: ClockReading) -> CheckRecord:
     if clock.repeat:
         return _judge_repeating(reading)
     if not reading.marks_s:
+        if reading.outage_s <= reading.start_s + clock.due_s:
+            return _over_in_time(reading)
         return _graded(clock, False, "never", f"{clock.label} never {clock.done}")
     took = max(reading.marks_s[0] - reading.start_s, 0.0)
     since = f" after {clock.after}" if clock.after and reading.after_marked else ""
@@ -214,17 +216,26 @@ def judge(reading: ClockReading) -> CheckRecord:
     )
 
 
+def _over_in_time(reading: ClockReading) -> CheckRecord:
+    """Unmarked, but the outage was over before the clock ran out: nothing was owed."""
+    clock, start = reading.clock, reading.start_s
+    since = (
+        f"{span(max(reading.outage_s - start, 0.0))} after the clock started"
+        if start
+        else f"after {span(reading.outage_s)}"
+    )
+    return not_applicable(
+        clock, f"the outage ended {since}, before its {span(clock.due_s)} clock ran out"
+    )
+
+
 def _judge_repeating(reading: ClockReading) -> CheckRecord:
     """A clock that each mark starts again: every gap, the last one to the outage's end
     included, must be within its due time."""
     clock = reading.clock
     start, due = reading.start_s, clock.due_s
     if not reading.marks_s and reading.outage_s <= start + due:
-        return not_applicable(
-            clock,
-            f"the outage ended {span(max(reading.outage_s - start, 0.0))} after the clock "
-            f"started, before it ran out ({span(due)})",
-        )
+        return _over_in_time(reading)
     if not reading.marks_s:
         return _graded(clock, False, "never", f"{clock.label} never {clock.done}")
     times = [start, *reading.marks_s]
