@@ -1,8 +1,9 @@
 """Grading: a drill's measurements against its scenario's targets, with reasons in words.
 
-Each target is one small check; a drill passes when every check does. The reasons are
-written for the people reading the report ("ApiDown never fired", "MTTR 74 s over
-the 60 s budget", "3 acknowledged writes lost"), not for a machine.
+Each target is one small check; a drill passes when every check that applies does (one
+that does not, a communication clock with no people to keep it, counts neither way). The
+reasons are written for the people reading the report ("ApiDown never fired", "MTTR 74 s
+over the 60 s budget", "3 acknowledged writes lost"), not for a machine.
 """
 
 from __future__ import annotations
