@@ -192,6 +192,7 @@ Fraction = Annotated[float | None, BeforeValidator(_fraction)]
 Count = Annotated[int | None, BeforeValidator(_count)]
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
 Passed = Annotated[bool, BeforeValidator(lambda v: False if v is None else _flag(v))]
+Applicable = Annotated[bool, BeforeValidator(lambda v: True if v is None else _flag(v))]
 
 
 class _Record(BaseModel):
@@ -216,7 +217,9 @@ class TargetsRecord(_Record):
 
 class CheckRecord(_Record):
     """One graded check. ``id`` names it for programs (``mttd:ApiDown``, ``mttr``);
-    ``label`` is for people and may change."""
+    ``label`` is for people and may change. A check that is not ``applicable`` (a
+    responder's clock in a drill without people) counts neither way: its ``passed`` is
+    False, and the drill's verdict leaves it out."""
 
     id: Name
     label: Text = ""
@@ -231,11 +234,16 @@ class CheckRecord(_Record):
     scope: Text = "budget"
     # False: the check did not apply to this drill (a human-only clock in an automatic
     # drill); it then neither passes nor fails the drill.
-    applicable: Passed = True
+    applicable: Applicable = True
 
     @property
     def kind(self) -> str:
         return self.id.partition(":")[0]
+
+    @property
+    def verdict(self) -> bool | None:
+        """True passed, False failed, None not applicable."""
+        return self.passed if self.applicable else None
 
 
 class EventRecord(_Record):

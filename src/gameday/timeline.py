@@ -31,6 +31,8 @@ class EventKind(StrEnum):
     ALERT_RESOLVED = "alert_resolved"
     ACKNOWLEDGED = "acknowledged"
     NOTE = "note"
+    CLOCK_MARKED = "clock_marked"  # the responders did what a clock asks (subject: the clock)
+    CLOCK_REMINDED = "clock_reminded"  # the screen said a clock is due or overdue
     RECOVERY_STARTED = "recovery_started"
     RECOVERY_STEP = "recovery_step"
     RECOVERY_DONE = "recovery_done"

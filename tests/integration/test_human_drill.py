@@ -1,20 +1,25 @@
 """A game-day drill with people responding, driven by a script: acknowledge, run the
-recovery command the screen showed, mark mitigated; gameday keeps time and grades."""
+recovery command the screen showed, mark mitigated; gameday keeps time and grades. The
+second drill keeps the playbook's communication clocks, compressed a hundred times, and
+posts the status page late."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
 from gameday.adapters.responders import HumanResponder
 from gameday.infra.replica import Replica
-from gameday.inputs.scenario import load_scenario
+from gameday.inputs.scenario import Clocks, Scenario, load_scenario
 from gameday.stages.journal import DrillResult
 from gameday.stages.run import run_drill
 from gameday.timeline import EventKind
@@ -99,3 +104,73 @@ def test_people_respond_by_the_playbook_and_gameday_grades_them(replica: Replica
     assert 0 < m.mttd_s <= m.mtta_s < m.mttr_s
     assert any(c.id == "mtta" and c.passed for c in result.grade.checks)
     assert result.passed, result.grade.reasons
+
+
+def _recover_by_hand(screen: Screen) -> None:
+    command = screen.line_after("  # start_service postgres")
+    done = subprocess.run(shlex.split(command), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def _drill_with_keys(
+    replica: Replica, scenario: Scenario, script: Callable[[Screen, TextIO], None]
+) -> DrillResult:
+    """Run ``scenario`` with people whose keystrokes ``script(screen, typing)`` writes."""
+    read_fd, write_fd = os.pipe()
+    keys = os.fdopen(read_fd, "r")
+    typing = os.fdopen(write_fd, "w")
+    screen = Screen()
+    responder = HumanResponder(keys, screen, time_box_s=120)  # type: ignore[arg-type]
+    outcome: dict[str, DrillResult] = {}
+
+    def drill() -> None:
+        outcome["result"] = run_drill(replica, scenario, progress=print, responder=responder)
+
+    runner = threading.Thread(target=drill)
+    runner.start()
+    try:
+        script(screen, typing)
+        runner.join(timeout=180)
+        assert not runner.is_alive(), "the drill did not end"
+    finally:
+        typing.close()
+        if runner.is_alive():
+            runner.join(timeout=180)
+    return outcome["result"]
+
+
+def test_a_status_page_posted_late_fails_its_clock_with_the_reason(replica: Replica) -> None:
+    # The playbook's 5 minutes for the status page become 3 s.
+    scenario = load_scenario(SCENARIO, replica.project).model_copy(
+        update={"clocks": Clocks(scale=0.01)}
+    )
+
+    def people(screen: Screen, typing: TextIO) -> None:
+        screen.wait_for("c status-page")  # the clocks are listed with their keys
+        screen.wait_for("CLOCK OVERDUE: status page posted was due by T+3.0 s")
+        typing.write("c status-page\n")
+        typing.flush()
+        screen.wait_for("] status page posted (T+")
+        screen.wait_for("ALERT firing: DatabaseDown")
+        typing.write("a\n")
+        typing.flush()
+        _recover_by_hand(screen)
+        typing.write("m\n")
+        typing.flush()
+
+    result = _drill_with_keys(replica, scenario, people)
+    marked = [e for e in result.events if e.kind == EventKind.CLOCK_MARKED]
+    assert [e.subject for e in marked] == ["status-page"]
+    reminded = [e.detail for e in result.events if e.kind == EventKind.CLOCK_REMINDED]
+    assert "overdue: status page posted by T+3.0 s" in reminded
+    check = next(c for c in result.grade.checks if c.id == "clock:status-page")
+    assert not check.passed and check.applicable
+    assert re.fullmatch(
+        r"status page posted after \d+(\.\d)? s, over its 3\.0 s clock", check.reason
+    )
+    assert check.reason in result.grade.reasons
+    assert not result.passed
+    # The journal carries the clock as the report reads it.
+    record = result.record()
+    assert record.check("clock:status-page") == check
+    assert any(e.kind == "clock_marked" for e in record.events)

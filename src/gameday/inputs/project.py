@@ -43,6 +43,7 @@ from gameday.inputs.yamldoc import Location, YamlDocument, listed, read_document
 __all__ = [
     "PROJECT_ENV",
     "PROJECT_FILE",
+    "ClockSpec",
     "Command",
     "DataCheck",
     "Hook",
@@ -170,6 +171,42 @@ class Hook(_StrictValues):
     command: Name
 
 
+class ClockSpec(_StrictValues):
+    """A communication or escalation clock of the playbook: something the responders must
+    do within ``due_s`` (a status page posted, a lead paged), marked by them in human mode
+    and graded (docs/project.md, ``clocks``)."""
+
+    label: Annotated[str, Field(min_length=1, max_length=200)]  # what is done: "status page"
+    done: Annotated[str, Field(min_length=1, max_length=120)] = "done"  # "posted"
+    due_s: Seconds  # from the fault, or from ``after``'s first mark; again from each mark
+    # When the screen says it is due; default: half-way to due_s.
+    remind_s: Annotated[float, Field(ge=0, le=86_400)] | None = None
+    # Applies only to an outage that lasts longer than this (a customer email past 15 min).
+    if_outage_over_s: Seconds | None = None
+    after: Name | None = None  # the clock whose first mark starts this one
+    repeat: bool = False  # each mark starts it again (updates every 30 minutes)
+
+    @field_validator("remind_s")
+    @classmethod
+    def _remind_before_due(cls, value: float | None, info: Any) -> float | None:
+        due = info.data.get("due_s")
+        if value is not None and due is not None and value > due:
+            raise ValueError(f"expected at most due_s ({due:g})")
+        return value
+
+    @field_validator("if_outage_over_s")
+    @classmethod
+    def _known_by_due(cls, value: float | None, info: Any) -> float | None:
+        # A clock must be known to apply by the time it is due.
+        due = info.data.get("due_s")
+        if value is not None and due is not None and value > due:
+            raise ValueError(f"expected at most due_s ({due:g})")
+        return value
+
+
+ClockName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
 class ProxySpec(_Strict):
     """The Toxiproxy-compatible proxy that network faults go through."""
 
@@ -202,6 +239,7 @@ class ProjectSpec(_Strict):
     # The team's production monitoring settings and the playbook's KPIs (docs/alerts.md).
     production: ProductionSpec | None = None
     objectives: ObjectivesSpec | None = None
+    clocks: dict[ClockName, ClockSpec] = Field(default_factory=dict)
 
     @field_validator("compose", mode="before")
     @classmethod
@@ -525,6 +563,15 @@ def _cross_check(project: Project) -> list[tuple[Location, str]]:
             )
     if spec.proxy is not None:
         service(("proxy", "service"), spec.proxy.service, publish=True)
+    for name, clock in spec.clocks.items():
+        if clock.after is not None and (clock.after not in spec.clocks or clock.after == name):
+            others = listed(n for n in spec.clocks if n != name)
+            problems.append(
+                (
+                    ("clocks", name, "after"),
+                    f"expected another clock ({others or 'none defined'}), got {clock.after!r}",
+                )
+            )
     return problems
 
 

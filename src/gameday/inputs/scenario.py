@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_FILE_BYTES",
     "TOXIC_ATTRIBUTES",
+    "Clocks",
     "Detection",
     "FaultSpec",
     "Load",
@@ -314,6 +315,15 @@ def _first(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
+class Clocks(_Strict):
+    """The scenario's changes to the project's communication and escalation clocks. A drill
+    is shorter than an incident: ``scale`` multiplies every clock's times (0.01 makes a
+    5-minute clock 3 seconds), and ``due_s`` sets a clock's due time outright."""
+
+    scale: Annotated[float, Field(gt=0, le=100)] = 1.0
+    due_s: dict[Name, Seconds] = Field(default_factory=dict)
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     title: str = Field(min_length=1, max_length=200)
@@ -326,6 +336,7 @@ class Scenario(_Strict):
     steady_state: SteadyState = Field(default_factory=SteadyState)
     targets: Targets = Field(default_factory=Targets)
     production: ProductionOverride | None = None
+    clocks: Clocks = Field(default_factory=Clocks)
     source: SkipJsonSchema[Path | None] = Field(default=None, exclude=True)
 
     @field_validator("faults", mode="before")
@@ -526,6 +537,8 @@ def _against_project(scenario: Scenario, project: Project) -> list[tuple[Locatio
                 project.health(),
                 "a service with a health endpoint in the project's health:",
             )
+    for name in scenario.clocks.due_s:
+        one_of(("clocks", "due_s", name), name, project.spec.clocks, "a clock of the project")
     project_load = project.spec.load
     requests = {r.name: r for r in project_load.requests} if project_load else {}
     for name in scenario.load.weights:

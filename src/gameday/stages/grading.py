@@ -1,6 +1,7 @@
 """Grading: a drill's measurements against its targets, with reasons in words.
 
-Each target is one small check; a drill passes when every check that applies does. The
+Each target is one small check; a drill passes when every check that applies does (one
+that does not, a communication clock with no people to keep it, counts neither way). The
 reasons are written for the people reading the report ("ApiDown never fired", "MTTR
 74 s over the 60 s budget", "3 acknowledged writes lost"), not for a machine.
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from gameday.inputs.monitoring import ObjectivesSpec
 from gameday.inputs.scenario import Scenario
 from gameday.record import AlertTiming, CheckRecord, DetectionGap, ErrorBudget, HostRecord
+from gameday.stages.clocks import ClockReading, judge, not_applicable
 from gameday.units import range_text, span_text
 
 __all__ = [
@@ -70,6 +72,8 @@ class Measurements:
     steady_p95_ms: float | None = None  # requests outside the incident (before and after)
     steady_error_rate: float | None = None
     host: HostRecord | None = None
+    # The project's communication and escalation clocks as the responders marked them.
+    clocks: tuple[ClockReading, ...] = ()
 
     @property
     def mttd_s(self) -> float | None:
@@ -224,6 +228,16 @@ def _acknowledgement(scenario: Scenario, m: Measurements) -> list[Check]:
     ok = m.mtta_s <= budget
     reason = "" if ok else f"MTTA {_seconds(m.mtta_s)} over the {_seconds(budget)} budget"
     return [_check("mtta", "MTTA", ok, _seconds(m.mtta_s), f"≤ {_seconds(budget)}", reason, budget)]
+
+
+def _clocks(scenario: Scenario, m: Measurements) -> list[Check]:
+    # Only people keep a communication clock: without them each is not applicable.
+    if not m.acknowledgement_expected:
+        return [
+            not_applicable(r.clock, "no people responded, so nobody kept this clock")
+            for r in m.clocks
+        ]
+    return [judge(reading) for reading in m.clocks]
 
 
 def _latency(scenario: Scenario, m: Measurements) -> list[Check]:
@@ -529,6 +543,7 @@ def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[
 CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _detection,
     _acknowledgement,
+    _clocks,
     _recovery,
     _latency,
     _errors,

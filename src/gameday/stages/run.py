@@ -27,6 +27,7 @@ from gameday.inputs.project import Project
 from gameday.inputs.scenario import Scenario
 from gameday.record import AlertSpan, AlertTiming, DetectionGap, HostRecord
 from gameday.stages import production, steady_state
+from gameday.stages.clocks import read_clocks, resolve_clocks
 from gameday.stages.detection import (
     AlertObservation,
     AlertWatch,
@@ -393,6 +394,13 @@ class DrillSession:
             self.responder_name == "human",
             load_measured=self.load is not None,
             data_checked=self.replica.project.spec.data_check is not None,
+        )
+        clocks = resolve_clocks(self.replica.project.spec.clocks, self.scenario.clocks)
+        measurements = dataclasses.replace(
+            measurements,
+            clocks=read_clocks(
+                clocks, self.timeline.sorted(), self.injected_at, self.steady_at or ended_at
+            ),
         )
         timings = self._timings(detection)
         projected_mttr = production.production_mttr(measurements.mttr_s, timings)

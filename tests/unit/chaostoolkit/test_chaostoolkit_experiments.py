@@ -56,6 +56,8 @@ def bundled_project_at(root: Path) -> Project:
     spec["rules"] = str(REPO / spec["rules"])
     spec["playbook"] = str(REPO / spec["playbook"])
     spec["proxy"]["config"] = str(REPO / spec["proxy"]["config"])
+    for config in ("prometheus_config", "alertmanager_config"):
+        spec["production"][config] = str(REPO / spec["production"][config])
     (root / "gameday.yml").write_text(yaml.safe_dump(spec))
     return load_project(root / "gameday.yml")
 

@@ -389,3 +389,54 @@ def test_what_the_journal_cannot_know_is_left_to_people(two_drills: Path) -> Non
     for section in ("## Root Cause", "## Impact", "## Prevention", "## Lessons Learned"):
         body = text.split(section)[1].split("\n## ")[0]
         assert "**[FILL IN]**" in body, section
+
+
+def test_the_clocks_show_with_their_targets_and_verdicts(write_run: WriteRun) -> None:
+    drill = drill_json()
+    at = drill["injected_at"]
+    drill["events"].append(
+        {"at": at, "kind": "clock_marked", "subject": "status-page", "detail": "status page posted"}
+    )
+    drill["checks"] += [
+        {
+            "id": "clock:status-page",
+            "label": "status page posted",
+            "passed": False,
+            "measured": "7.2 min",
+            "target": "≤ 5 min",
+            "reason": "status page posted after 7.2 min, over its 5 min clock",
+            "subject": "status-page",
+        },
+        {
+            "id": "clock:customer-email",
+            "label": "customer email sent",
+            "passed": False,
+            "applicable": False,
+            "measured": "not applicable",
+            "target": "≤ 15 min, if the outage passes 15 min",
+            "reason": "the outage lasted 13 s, not past the 15 min that calls for this clock",
+            "subject": "customer-email",
+        },
+    ]
+    written = render_run(write_run(journal_json("run-clocks", drill)))
+    html = written[0].read_text()
+    section = html.split("<h3>Communication and escalation clocks</h3>")[1].split("<h3>")[0]
+    rows = re.findall(r'<tr class="(row-\w+)" data-clock="([\w-]+)">(.*?)</tr>', section)
+    assert [(cls, name) for cls, name, _ in rows] == [
+        ("row-fail", "status-page"),
+        ("row-na", "customer-email"),
+    ]
+    assert "fail" in text_of(rows[0][2]) and "≤ 5 min" in rows[0][2]
+    assert "n/a" in text_of(rows[1][2]) and "not past the 15 min" in rows[1][2]
+    assert "status page posted" in text_of(html.split("notes</h3>")[1])
+    postmortem = written[1].read_text()
+    assert "### Communication and escalation clocks" in postmortem
+    assert "- status page posted (target ≤ 5 min): MISSED, 7.2 min" in postmortem
+    assert (
+        "- customer email sent (target ≤ 15 min, if the outage passes 15 min): not applicable"
+        in postmortem
+    )
+    # A clock that did not apply is no follow-up; one that was missed is.
+    prevention = postmortem.split("## Prevention")[1].split("## Lessons")[0]
+    assert "status page posted after 7.2 min" in prevention
+    assert "customer email" not in prevention

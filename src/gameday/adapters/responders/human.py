@@ -7,8 +7,13 @@ as ``docker exec`` lines for this replica) and then listens for keystrokes, one 
     a          acknowledge the incident (MTTA stops)
     n TEXT     add a note to the timeline
     s          show the alerts and the health of the service now
+    c NAME     mark a communication or escalation clock done (c alone lists them;
+               NAME may be the clock's number in that list): c status-page
     m          mark the incident mitigated (the responders think it is fixed)
     q          give up (the time box ends now)
+
+The project's clocks (status page, updates, customer email, escalation) are shown with
+their due times; the screen says once when each comes due and once when it is overdue.
 
 gameday does no recovery in this mode. It returns once the responders mark the incident
 mitigated or the time box ends; the engine then waits for the steady state and grades.
@@ -23,6 +28,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from gameday.infra import ownership
+from gameday.stages.clocks import Clock, marks_in, reminders_due, resolve_clocks, span
 from gameday.stages.recovery import exec_command_line, playbook_command
 from gameday.timeline import EventKind
 
@@ -31,7 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["HumanResponder"]
 
-HELP = "keys: a = acknowledge, n TEXT = note, s = status, m = mitigated, q = give up"
+HELP = (
+    "keys: a = acknowledge, n TEXT = note, s = status, c NAME = clock done (c lists them), "
+    "m = mitigated, q = give up"
+)
 
 
 class HumanResponder:
@@ -45,13 +54,18 @@ class HumanResponder:
         self.time_box_s = time_box_s
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
+        self._clocks: tuple[Clock, ...] = ()
+        self._reminded: set[tuple[str, str, float]] = set()
 
     def say(self, text: str = "") -> None:
         self.screen.write(text + "\n")
         self.screen.flush()
 
     def respond(self, drill: Drill) -> None:
+        self._clocks = resolve_clocks(drill.replica.project.spec.clocks, drill.scenario.clocks)
+        self._reminded = set()
         self._show_playbook(drill)
+        self._show_clocks(drill)
         self._start_reader()
         deadline = time.monotonic() + self.time_box_s
         alerts_seen: set[str] = set()
@@ -60,6 +74,7 @@ class HumanResponder:
             for alert in sorted(active - alerts_seen):
                 self.say(f"[{drill.elapsed_s():6.1f} s] ALERT firing: {alert}")
             alerts_seen |= active
+            self._remind(drill)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 drill.timeline.add(EventKind.NOTE, "the time box ended", subject="gameday")
@@ -90,6 +105,8 @@ class HumanResponder:
             self.say(
                 f"{elapsed} alerts active: {', '.join(sorted(drill.watch.active())) or 'none'}"
             )
+        elif key == "c":
+            self._clock(text.strip(), drill)
         elif key == "m":
             drill.timeline.add(EventKind.MITIGATED, "marked mitigated by the responders")
             self.say(f"{elapsed} mitigated; gameday now waits for the steady state")
@@ -100,6 +117,61 @@ class HumanResponder:
         elif key:
             self.say(f"{elapsed} unknown key {key!r}; {HELP}")
         return False
+
+    def _marks(self, drill: Drill) -> dict[str, list[float]]:
+        return marks_in(drill.timeline.sorted(), drill.injected_at)
+
+    def _remind(self, drill: Drill) -> None:
+        """Say once that a clock is due, and once that it is overdue."""
+        elapsed = drill.elapsed_s()
+        for reminder in reminders_due(self._clocks, self._marks(drill), elapsed):
+            if reminder.key in self._reminded:
+                continue
+            self._reminded.add(reminder.key)
+            drill.timeline.add(
+                EventKind.CLOCK_REMINDED,
+                ("overdue: " if reminder.overdue else "due: ")
+                + f"{reminder.clock.phrase} by T+{span(reminder.at_s)}",
+                subject=reminder.clock.name,
+            )
+            self.say(f"[{elapsed:6.1f} s] {reminder.text()}")
+
+    def _clock(self, name: str, drill: Drill) -> None:
+        """``c``: list the clocks; ``c NAME`` (or its number): mark it done."""
+        elapsed_s = drill.elapsed_s()
+        elapsed = f"[{elapsed_s:6.1f} s]"
+        if not self._clocks:
+            self.say(f"{elapsed} this project sets no clocks (clocks: in gameday.yml)")
+            return
+        if not name:
+            self._show_clocks(drill)
+            return
+        by_number = {str(i): c for i, c in enumerate(self._clocks, start=1)}
+        clock = by_number.get(name) or next((c for c in self._clocks if c.name == name), None)
+        if clock is None:
+            names = ", ".join(c.name for c in self._clocks)
+            self.say(f"{elapsed} no clock {name!r}; the clocks are {names}")
+            return
+        marks = self._marks(drill).get(clock.name, [])
+        if marks and not clock.repeat:
+            self.say(f"{elapsed} {clock.phrase} already, at T+{span(marks[0])}")
+            return
+        drill.timeline.add(
+            EventKind.CLOCK_MARKED,
+            f"{clock.phrase} at T+{span(elapsed_s)}",
+            subject=clock.name,
+        )
+        self.say(f"{elapsed} {clock.phrase} (T+{span(elapsed_s)})")
+
+    def _show_clocks(self, drill: Drill) -> None:
+        if not self._clocks:
+            return
+        marks = self._marks(drill)
+        self.say("Clocks (press c NAME or c NUMBER when done):")
+        for number, clock in enumerate(self._clocks, start=1):
+            done = marks.get(clock.name, [])
+            state = f"; {clock.done} at " + ", ".join(f"T+{span(m)}" for m in done) if done else ""
+            self.say(f"  {number}. {clock.name}: {clock.phrase} {clock.target()}{state}")
 
     def _show_playbook(self, drill: Drill) -> None:
         scenario, replica = drill.scenario, drill.replica

@@ -23,7 +23,7 @@ from gameday.record import JOURNAL_FILE, AlertTiming, CheckRecord
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.stages.report.coverage import Exercise as CoverageExercise
-from gameday.stages.report.model import Drill, JournalEvent, ReportError, Run, read_journal
+from gameday.stages.report.model import Check, Drill, JournalEvent, ReportError, Run, read_journal
 from gameday.stages.report.store import DEFAULT_HISTORY, History, drill_records, load_history
 from gameday.stages.report.templating import (
     environment,
@@ -36,7 +36,12 @@ from gameday.timeline import EventKind
 __all__ = ["DrillView", "drill_view", "render_run"]
 
 # Events that people wrote or did, shown as the responders' notes.
-PEOPLE_KINDS = (EventKind.NOTE.value, EventKind.ACKNOWLEDGED.value, EventKind.MITIGATED.value)
+PEOPLE_KINDS = (
+    EventKind.NOTE.value,
+    EventKind.ACKNOWLEDGED.value,
+    EventKind.MITIGATED.value,
+    EventKind.CLOCK_MARKED.value,
+)
 SEVERITY_ORDER = ("critical", "warning", "info")
 
 
@@ -141,6 +146,11 @@ class DrillView:
     @property
     def fired_alerts(self) -> list[str]:
         return sorted({a.name for a in self.drill.alerts if a.firing_at is not None})
+
+    @property
+    def clock_checks(self) -> list[Check]:
+        """The communication and escalation clocks, as graded (or not applicable)."""
+        return [c for c in self.drill.checks if c.kind == "clock"]
 
 
 def render_run(
@@ -448,7 +458,7 @@ def _alert_chart(
 
 def _check_ok(drill: Drill, check_id: str) -> bool | None:
     check = drill.check(check_id)
-    return None if check is None else check.passed
+    return None if check is None else check.verdict
 
 
 def _metric_ok(drill: Drill) -> dict[str, bool | None]:
@@ -548,6 +558,6 @@ def _postmortem_facts(view: DrillView) -> dict[str, object]:
         "end": end,
         "duration": (end - start).total_seconds(),
         "recovered": view.steady_back_at is not None,
-        "follow_ups": [c for c in d.checks if c.applicable and not c.passed],
+        "follow_ups": [c for c in d.checks if c.verdict is False],
         "lessons": lessons,
     }
