@@ -616,6 +616,10 @@ def _run_all(
         t0 = time.monotonic()
         result = run_drill(replica, scenario, progress=progress, responder=responder, people=people)
         timings[f"drill:{scenario.name}"] = time.monotonic() - t0
-        verdict = "PASSED" if result.passed else "FAILED: " + "; ".join(result.grade.reasons)
+        verdict = {
+            "passed": "PASSED",
+            "failed": "FAILED: " + "; ".join(result.grade.reasons),
+            "inconclusive": "INCONCLUSIVE: " + "; ".join(result.grade.inconclusive),
+        }[result.verdict]
         progress(f"[{index}/{len(scenarios)}] {scenario.name}: {verdict}")
         results.append(result)
