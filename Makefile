@@ -32,7 +32,8 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-bench: setup
+bench:
+	scripts/setup.sh --bench
 	$(BIN)/python benchmarks/bench_replica.py
 	$(BIN)/python benchmarks/bench_proxy.py
 	$(BIN)/python benchmarks/bench_gameday.py

@@ -11,10 +11,14 @@
 #   GAMEDAY_SKIP_DOCKER=1      only the Python environment (for unit tests)
 #
 # With --test it also installs what only the test suite needs: Debian's chromium, in which
-# the report's browser test opens the drill report.
+# the report's browser test opens the drill report, and stress-ng, the CPU hog beside which
+# the suite shows that a busy host makes a drill inconclusive, never failed. --bench
+# installs stress-ng for `make bench` (its loaded runs).
 set -euo pipefail
 for_tests=0
+for_bench=0
 [ "${1:-}" = "--test" ] && for_tests=1
+[ "${1:-}" = "--bench" ] && for_bench=1
 
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -87,6 +91,9 @@ fi
 # --- 4. Test tools ----------------------------------------------------------------------
 if [ "$for_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
+fi
+if [ "$for_tests$for_bench" != 00 ] && ! command -v stress-ng >/dev/null 2>&1; then
+  apt_install stress-ng
 fi
 
 # --- 5. Images ---------------------------------------------------------------------------

@@ -295,3 +295,14 @@ def test_no_onset_when_prometheus_cannot_tell() -> None:
         prometheus.broken = True
         assert symptom_onset(prometheus.url, ["expr:X"], {"job": "x"}, T0, at(3)) is None
     assert symptom_onset("http://127.0.0.1:9", [""], {}, T0, T0) is None
+
+
+def test_cpus_always_busy_mean_saturated_with_or_without_pressure(scenario: Scenario) -> None:
+    no_psi = QUIET_HOST.model_copy(update={"cpu_pressure": None, "cpu_busy": 0.99})
+    graded = grade(scenario, measured(mttr_s=None, host=no_psi))
+    assert graded.verdict == "inconclusive"
+    assert "its CPUs were 99% busy" in graded.inconclusive[0]
+    calm = QUIET_HOST.model_copy(update={"cpu_pressure": None, "cpu_busy": 0.6})
+    assert grade(scenario, measured(mttr_s=None, host=calm)).verdict == "failed"
+    hog = QUIET_HOST.model_copy(update={"cpu_pressure": 0.1, "cpu_busy": 1.0})
+    assert grade(scenario, measured(mttr_s=None, host=hog)).verdict == "inconclusive"

@@ -29,6 +29,7 @@ from gameday.stages.clocks import ClockReading, judge, not_applicable
 from gameday.units import range_text, span_text
 
 __all__ = [
+    "CPU_BUSY_LIMIT",
     "CPU_PRESSURE_LIMIT",
     "NOT_SENT_LIMIT",
     "Check",
@@ -40,6 +41,9 @@ __all__ = [
 # Past this share of time with tasks waiting for a CPU (Linux PSI, averaged over the
 # drill), the host, not the system, may have decided a failure.
 CPU_PRESSURE_LIMIT = 0.5
+# CPUs this busy over the whole drill leave the system no headroom (and are the sign where
+# the kernel has no pressure figures).
+CPU_BUSY_LIMIT = 0.95
 # Past this share of its requests not sent, the load was not the scenario's load.
 NOT_SENT_LIMIT = 0.01
 
@@ -527,12 +531,17 @@ def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[
             f"requests, {not_sent / scheduled:.1%}, not sent; up to "
             f"{host.load_lag_max_s or 0:.1f} s late): the drill did not apply its load"
         )
-    pressure = host.cpu_pressure
+    pressure, busy = host.cpu_pressure, host.cpu_busy
+    saturated = ""
     if pressure is not None and pressure >= CPU_PRESSURE_LIMIT:
-        busy = f"; CPUs {host.cpu_busy:.0%} busy" if host.cpu_busy is not None else ""
+        also = f"; CPUs {busy:.0%} busy" if busy is not None else ""
         saturated = (
-            f"the host was saturated: tasks waited for a CPU {pressure:.0%} of the drill{busy}"
+            f"the host was saturated: tasks waited for a CPU {pressure:.0%} of the drill{also}"
         )
+    elif busy is not None and busy >= CPU_BUSY_LIMIT:
+        # No idle CPU at all over the drill (also where the kernel has no pressure figures).
+        saturated = f"the host was saturated: its CPUs were {busy:.0%} busy during the drill"
+    if saturated:
         if checks_passed:
             notes.append(f"{saturated}; the drill passed regardless")
         else:
