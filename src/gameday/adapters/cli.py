@@ -384,6 +384,11 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
     scenarios = load_all(_scenario_paths(paths, project), project)
     for scenario in scenarios:
         click.echo(f"ok  {scenario.source}  ({scenario.name})")
+    from gameday.inputs.capacity import rate_warnings
+
+    # Warnings, not errors: the capacity was measured on some machine, maybe not this one.
+    for warning in rate_warnings(project, scenarios):
+        click.echo(f"warn  {warning}")
     click.echo(f"{len(scenarios)} scenarios valid")
 
 
