@@ -34,24 +34,28 @@ QUICK = Criteria(p95_ms=200, max_error_rate=0.01, warmup_s=0, step_s=5)
 class FakeReplicaLoad:
     """A replica that carries up to ``knee`` requests/s at 50 ms and answers slowly above
     it; ``surprises`` lists the offers (by their number, from 0) that see a noisy
-    neighbour's 900 ms instead. It records every rate offered."""
+    neighbour's 900 ms instead, and below ``slow_below`` a few slow requests weigh in the
+    p95 (a load balancer retrying a dead backend). It records every rate offered."""
 
     def __init__(
         self,
         knee: float,
         *,
         surprises: tuple[int, ...] = (),
+        slow_below: float = 0,
         errors: Callable[[float], float] = lambda rate: 0.0,
     ) -> None:
         self.knee = knee
         self.surprises = surprises
+        self.slow_below = slow_below
         self.errors = errors
         self.offered: list[float] = []
 
     def offer(self, rate_per_s: float, *, warmup_s: float, measure_s: float) -> LoadSample:
         noisy = len(self.offered) in self.surprises
         self.offered.append(rate_per_s)
-        p95 = 900.0 if noisy or rate_per_s > self.knee else 50.0
+        slow = noisy or rate_per_s > self.knee or rate_per_s < self.slow_below
+        p95 = 900.0 if slow else 50.0
         return LoadSample(round(rate_per_s * measure_s), p95, self.errors(rate_per_s))
 
 
@@ -74,11 +78,24 @@ def test_one_noisy_step_is_tried_again_and_does_not_end_the_search() -> None:
     assert search.capacity_per_s == 60
 
 
-def test_a_replica_that_carries_nothing_has_capacity_0() -> None:
-    search = find_capacity(FakeReplicaLoad(knee=5), [10, 20], QUICK)
-    assert search.capacity_per_s == 0
-    assert len(search.steps) == 2
-    assert search.limit.endswith("at 10 requests/s")
+def test_a_replica_that_carries_nothing_has_capacity_0_after_three_rates() -> None:
+    source = FakeReplicaLoad(knee=5)
+    search = find_capacity(source, [10, 20, 40, 60], QUICK)
+    assert source.offered == [10, 20, 40]  # no second try before a rate was carried
+    assert (search.capacity_per_s, search.at_least) == (0, False)
+    assert search.limit == "no rate carried (10, 20, 40 requests/s: p95 900 ms over 200 ms)"
+    assert find_capacity(FakeReplicaLoad(knee=5), [10, 20], QUICK).capacity_per_s == 0
+
+
+def test_rates_too_low_to_carry_do_not_end_the_search_before_one_is_carried() -> None:
+    source = FakeReplicaLoad(knee=70, slow_below=15)
+    search = find_capacity(source, [5, 10, 20, 40, 60, 80], QUICK)
+    assert source.offered == [5, 10, 20, 40, 60, 80, 80]
+    assert search.capacity_per_s == 60
+    assert search.limit == (
+        "p95 900 ms over 200 ms at 80 requests/s; not carried at 5, 10 requests/s below it "
+        "(p95 900 ms over 200 ms)"
+    )
 
 
 def test_a_replica_that_carries_every_rate_has_at_least_the_last() -> None:

@@ -61,6 +61,8 @@ MAX_RATE = 500.0
 # A step the load generator could not offer (this machine too busy to send the rate) says
 # nothing about the replica: it does not pass.
 MIN_SENT_SHARE = 0.9
+# Rates not carried before any is: this many in a row end the search (see find_capacity).
+MAX_LOW_MISSES = 3
 # Time for the stopped services to be healthy again once they are started.
 HEALTHY_AGAIN_TIMEOUT_S = 90.0
 
@@ -168,11 +170,15 @@ def find_capacity(
     criteria: Criteria = Criteria(),
     progress: Progress = _silent,
 ) -> Search:
-    """Offer ``rates`` in order until one is not carried twice in a row; the highest rate
-    carried before it is the capacity."""
+    """Offer ``rates`` in order. Once a rate was carried, the first rate that is not, tried
+    twice, ends the search, and the highest rate carried is the capacity. Until one is
+    carried, a rate that is not is passed over, up to MAX_LOW_MISSES of them: a cost that a
+    few requests pay whatever the rate (a load balancer that tries a dead backend again
+    every few seconds) weighs more in the p95 of few requests than of many."""
     _increasing(rates)
     steps: list[CapacityStep] = []
     carried = 0.0
+    low: list[CapacityStep] = []  # not carried, below every rate carried
 
     def step(rate: float) -> CapacityStep:
         sample = source.offer(rate, warmup_s=criteria.warmup_s, measure_s=criteria.step_s)
@@ -182,12 +188,33 @@ def find_capacity(
         return result
 
     for rate in rates:
-        if not step(rate).passed:
-            again = step(rate)  # once more: a neighbour's burst must not end the search
-            if not again.passed:
-                return Search(tuple(steps), carried, False, f"{again.why} at {rate:g} requests/s")
+        result = step(rate)
+        if not result.passed and carried:
+            result = step(rate)  # once more: a neighbour's burst must not end the search
+            if not result.passed:
+                limit = f"{result.why} at {rate:g} requests/s{_below(low)}"
+                return Search(tuple(steps), carried, False, limit)
+        if not result.passed:
+            low.append(result)
+            if len(low) == MAX_LOW_MISSES:
+                break
+            continue
         carried = rate
-    return Search(tuple(steps), carried, True, f"every rate up to {carried:g} requests/s carried")
+    if not carried:
+        tried = ", ".join(f"{s.rate_per_s:g}" for s in low)
+        return Search(
+            tuple(steps), 0.0, False, f"no rate carried ({tried} requests/s: {result.why})"
+        )
+    limit = f"every rate up to {carried:g} requests/s carried{_below(low)}"
+    return Search(tuple(steps), carried, True, limit)
+
+
+def _below(low: Sequence[CapacityStep]) -> str:
+    """The rates not carried although a higher one was, in words."""
+    if not low:
+        return ""
+    rates = ", ".join(f"{s.rate_per_s:g}" for s in low)
+    return f"; not carried at {rates} requests/s below it ({low[-1].why})"
 
 
 class ProjectLoad:
