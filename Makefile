@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_replica.py
 	$(BIN)/python benchmarks/bench_proxy.py
 	$(BIN)/python benchmarks/bench_gameday.py
+	$(BIN)/python benchmarks/bench_capacity.py
 
 clean:
 	-$(BIN)/gameday cleanup
