@@ -13,8 +13,9 @@ import pytest
 from drill_fakes import FakeGateway
 from smallproject import PROJECT, write_small_project
 
+from gameday import __version__
 from gameday.errors import InputError
-from gameday.inputs.project import load_project
+from gameday.inputs.project import Project, load_project
 from gameday.stages.capacity import (
     DEFAULT_RATES,
     Criteria,
@@ -23,8 +24,10 @@ from gameday.stages.capacity import (
     check_without,
     find_capacity,
     judge,
+    measure_capacity,
     parse_rates,
     rate_steps,
+    steps_table,
 )
 
 BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[2] / "gameday.yml"
@@ -163,6 +166,37 @@ def test_bad_rates_are_refused_in_words(text: str, message: str) -> None:
 
 def test_rates_parse() -> None:
     assert parse_rates("5, 10,20.5") == [5, 10, 20.5]
+
+
+class FakeReplica:
+    """Just enough of a replica for a measurement that stops nothing: its project and run id
+    (the fault ledger is asked for leftovers by run id)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.run_id = "fake-run"
+
+
+def test_a_measurement_is_recorded_with_its_machine_limits_and_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))
+    replica = FakeReplica(load_project(write_small_project(tmp_path)))
+    measured = measure_capacity(
+        replica,  # type: ignore[arg-type]
+        rates=[10, 20, 40],
+        criteria=QUICK,
+        source=FakeReplicaLoad(knee=30),
+    )
+    assert (measured.name, measured.without) == ("all services", [])
+    assert (measured.capacity_per_s, measured.at_least) == (20, False)
+    assert [s.rate_per_s for s in measured.steps] == [10, 20, 40, 40]
+    assert (measured.warmup_s, measured.step_s) == (0, 5)
+    assert measured.gameday_version == __version__
+    assert measured.machine.cpu_count == os.cpu_count()
+    assert steps_table(measured).splitlines()[-1] == (
+        "capacity all services: 20 requests/s (p95 900 ms over 200 ms at 40 requests/s)"
+    )
 
 
 # -- the real load, against a fake gateway ---------------------------------------------------
