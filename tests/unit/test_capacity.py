@@ -84,7 +84,7 @@ def test_one_noisy_step_is_tried_again_and_does_not_end_the_search() -> None:
 def test_a_replica_that_carries_nothing_has_capacity_0_after_three_rates() -> None:
     source = FakeReplicaLoad(knee=5)
     search = find_capacity(source, [10, 20, 40, 60], QUICK)
-    assert source.offered == [10, 20, 40]  # no second try before a rate was carried
+    assert source.offered == [10, 10, 20, 20, 40, 40]
     assert (search.capacity_per_s, search.at_least) == (0, False)
     assert search.limit == "no rate carried (10, 20, 40 requests/s: p95 900 ms over 200 ms)"
     assert find_capacity(FakeReplicaLoad(knee=5), [10, 20], QUICK).capacity_per_s == 0
@@ -93,7 +93,7 @@ def test_a_replica_that_carries_nothing_has_capacity_0_after_three_rates() -> No
 def test_rates_too_low_to_carry_do_not_end_the_search_before_one_is_carried() -> None:
     source = FakeReplicaLoad(knee=70, slow_below=15)
     search = find_capacity(source, [5, 10, 20, 40, 60, 80], QUICK)
-    assert source.offered == [5, 10, 20, 40, 60, 80, 80]
+    assert source.offered == [5, 5, 10, 10, 20, 40, 60, 80, 80]
     assert search.capacity_per_s == 60
     assert search.limit == (
         "p95 900 ms over 200 ms at 80 requests/s; not carried at 5, 10 requests/s below it "

@@ -3,7 +3,7 @@ p95 latency and an error rate, with all services up or with some of them stopped
 
 :func:`find_capacity` offers a load source increasing rates, a few seconds each after a
 warm-up that is not measured, and stops at the first rate the replica does not carry (tried
-twice: one noisy step on a shared machine must not end the search).
+twice: one noisy step on a shared machine must not decide).
 :class:`ProjectLoad` is the real source: the project's own load (stages/load.py, open loop)
 on a running replica, a fresh generator per step. :func:`measure_capacity` runs the search
 on a replica with the named services stopped through the fault ledger (so that a run that
@@ -170,11 +170,12 @@ def find_capacity(
     criteria: Criteria = Criteria(),
     progress: Progress = _silent,
 ) -> Search:
-    """Offer ``rates`` in order. Once a rate was carried, the first rate that is not, tried
-    twice, ends the search, and the highest rate carried is the capacity. Until one is
-    carried, a rate that is not is passed over, up to MAX_LOW_MISSES of them: a cost that a
-    few requests pay whatever the rate (a load balancer that tries a dead backend again
-    every few seconds) weighs more in the p95 of few requests than of many."""
+    """Offer ``rates`` in order; a rate not carried is offered once more. Once a rate was
+    carried, the first rate not carried in either try ends the search, and the highest rate
+    carried is the capacity. Until one is carried, a rate that is not is passed over, up to MAX_LOW_MISSES
+    of them: a cost that a few requests pay whatever the rate (a load balancer that tries a
+    dead backend again every few seconds) weighs more in the p95 of few requests than of
+    many."""
     _increasing(rates)
     steps: list[CapacityStep] = []
     carried = 0.0
@@ -189,11 +190,11 @@ def find_capacity(
 
     for rate in rates:
         result = step(rate)
+        if not result.passed:
+            result = step(rate)  # once more: a neighbour's burst must not decide
         if not result.passed and carried:
-            result = step(rate)  # once more: a neighbour's burst must not end the search
-            if not result.passed:
-                limit = f"{result.why} at {rate:g} requests/s{_below(low)}"
-                return Search(tuple(steps), carried, False, limit)
+            limit = f"{result.why} at {rate:g} requests/s{_below(low)}"
+            return Search(tuple(steps), carried, False, limit)
         if not result.passed:
             low.append(result)
             if len(low) == MAX_LOW_MISSES:
