@@ -2,8 +2,9 @@
 p95 latency and an error rate, with all services up or with some of them stopped.
 
 :func:`find_capacity` offers a load source increasing rates, a few seconds each after a
-warm-up that is not measured, and stops at the first rate the replica does not carry (tried
-twice: one noisy step on a shared machine must not decide).
+warm-up that is not measured, and stops at the first rate above a carried one that the
+replica does not carry (each tried twice: one noisy step on a shared machine must not
+decide).
 :class:`ProjectLoad` is the real source: the project's own load (stages/load.py, open loop)
 on a running replica, a fresh generator per step. :func:`measure_capacity` runs the search
 on a replica with the named services stopped through the fault ledger (so that a run that
