@@ -22,7 +22,13 @@ from pathlib import Path
 from gameday.infra.replica import Replica
 from gameday.inputs.capacity import merged, read_capacity, write_capacity
 from gameday.inputs.project import load_project
-from gameday.stages.capacity import Criteria, measure_capacity, rate_steps, steps_table
+from gameday.stages.capacity import (
+    DEFAULT_MAX_RATE,
+    Criteria,
+    measure_capacity,
+    rate_steps,
+    steps_table,
+)
 
 ROOT = Path(__file__).parents[1]
 STOPPED = "backend-2"
@@ -35,7 +41,7 @@ def _load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-rate", type=float, default=300.0)
+    parser.add_argument("--max-rate", type=float, default=DEFAULT_MAX_RATE)
     parser.add_argument("--write", action="store_true")
     options = parser.parse_args()
 

@@ -393,11 +393,11 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
 
 
 def _rates(text: str | None, max_rate: float | None) -> list[float]:
-    from gameday.stages.capacity import parse_rates, rate_steps
+    from gameday.stages.capacity import DEFAULT_MAX_RATE, parse_rates, rate_steps
 
     if text is not None and max_rate is not None:
         raise click.UsageError("give --rates or --max-rate, not both")
-    return parse_rates(text) if text is not None else rate_steps(max_rate or 300.0)
+    return parse_rates(text) if text is not None else rate_steps(max_rate or DEFAULT_MAX_RATE)
 
 
 @cli.command()

@@ -38,6 +38,7 @@ from gameday.timeline import Timeline, utcnow
 from gameday.waiting import poll
 
 __all__ = [
+    "DEFAULT_MAX_RATE",
     "DEFAULT_RATES",
     "Criteria",
     "LoadSample",
@@ -57,8 +58,9 @@ Progress = Callable[[str], None]
 
 # Offered rates, requests/s: fine steps where small replicas give out, coarser above.
 DEFAULT_RATES = (10, 20, 40, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500)
-# The load schema's own ceiling (LoadSpec.rate_per_s).
+# The load schema's own ceiling (LoadSpec.rate_per_s), and where the default steps end.
 MAX_RATE = 500.0
+DEFAULT_MAX_RATE = 300.0
 # A step the load generator could not offer (this machine too busy to send the rate) says
 # nothing about the replica: it does not pass.
 MIN_SENT_SHARE = 0.9
@@ -173,10 +175,10 @@ def find_capacity(
 ) -> Search:
     """Offer ``rates`` in order; a rate not carried is offered once more. Once a rate was
     carried, the first rate not carried in either try ends the search, and the highest rate
-    carried is the capacity. Until one is carried, a rate that is not is passed over, up to MAX_LOW_MISSES
-    of them: a cost that a few requests pay whatever the rate (a load balancer that tries a
-    dead backend again every few seconds) weighs more in the p95 of few requests than of
-    many."""
+    carried is the capacity. Until one is carried, a rate that is not is passed over, up to
+    MAX_LOW_MISSES of them: a cost that a few requests pay whatever the rate (a load
+    balancer that tries a dead backend again every few seconds) weighs more in the p95 of
+    few requests than of many."""
     _increasing(rates)
     steps: list[CapacityStep] = []
     carried = 0.0
@@ -285,7 +287,7 @@ def measure_capacity(
     project = replica.project
     stopped = check_without(project, without)
     assert project.spec.load is not None  # check_without refuses a project without one
-    chosen = list(rates) if rates is not None else rate_steps(max(DEFAULT_RATES))
+    chosen = list(rates) if rates is not None else rate_steps(DEFAULT_MAX_RATE)
     source = source or ProjectLoad(
         replica.endpoint(project.spec.load.target).url, project.spec.load
     )
