@@ -194,9 +194,12 @@ def test_a_measurement_is_recorded_with_its_machine_limits_and_steps(
     assert (measured.warmup_s, measured.step_s) == (0, 5)
     assert measured.gameday_version == __version__
     assert measured.machine.cpu_count == os.cpu_count()
-    assert steps_table(measured).splitlines()[-1] == (
-        "capacity all services: 20 requests/s (p95 900 ms over 200 ms at 40 requests/s)"
-    )
+    assert measured.machine.load_average_1m_end is not None
+    assert steps_table(measured).splitlines()[-2:] == [
+        "capacity all services: 20 requests/s (p95 900 ms over 200 ms at 40 requests/s)",
+        f"measured on {measured.machine.describe()}",
+    ]
+    assert measured.machine.describe().startswith(f"a {os.cpu_count()}-core machine (load ")
 
 
 # -- the real load, against a fake gateway ---------------------------------------------------

@@ -69,6 +69,7 @@ class Machine(_Record):
 
     cpu_count: int | None
     load_average_1m: float | None  # when the measurement started
+    load_average_1m_end: float | None = None  # when it ended
 
     @classmethod
     def this_one(cls) -> Machine:
@@ -85,7 +86,10 @@ class Machine(_Record):
     def describe(self) -> str:
         if self.load_average_1m is None:
             return self.cores()
-        return f"{self.cores()} (load average {self.load_average_1m:g} at the start)"
+        end = (
+            "" if self.load_average_1m_end is None else f", {self.load_average_1m_end:g} at the end"
+        )
+        return f"{self.cores()} (load average {self.load_average_1m:g} at the start{end})"
 
 
 class Condition(_Record):

@@ -308,6 +308,7 @@ def measure_capacity(
         if faults:
             progress(f"  stopped {', '.join(stopped)}")
         search = find_capacity(source, chosen, criteria, progress)
+    machine = machine.model_copy(update={"load_average_1m_end": Machine.this_one().load_average_1m})
     if faults:
         progress(f"  started {', '.join(stopped)} again")
         _wait_healthy(replica, stopped)
@@ -370,4 +371,5 @@ def steps_table(condition: Condition) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"capacity {condition.name}: {condition.describe()} ({condition.limit})")
+    lines.append(f"measured on {condition.machine.describe()}")
     return "\n".join(lines)
