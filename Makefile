@@ -37,6 +37,7 @@ bench:
 	$(BIN)/python benchmarks/bench_replica.py
 	$(BIN)/python benchmarks/bench_proxy.py
 	$(BIN)/python benchmarks/bench_gameday.py
+	$(BIN)/python benchmarks/bench_capacity.py
 	$(BIN)/python benchmarks/bench_verdicts.py
 
 clean:

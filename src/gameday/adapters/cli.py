@@ -409,7 +409,123 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
     scenarios = load_all(_scenario_paths(paths, project), project)
     for scenario in scenarios:
         click.echo(f"ok  {scenario.source}  ({scenario.name})")
+    from gameday.inputs.capacity import rate_warnings
+
+    # Warnings, not errors: the capacity was measured on some machine, maybe not this one.
+    for warning in rate_warnings(project, scenarios):
+        click.echo(f"warn  {warning}")
     click.echo(f"{len(scenarios)} scenarios valid")
+
+
+def _rates(text: str | None, max_rate: float | None) -> list[float]:
+    from gameday.stages.capacity import DEFAULT_MAX_RATE, parse_rates, rate_steps
+
+    if text is not None and max_rate is not None:
+        raise click.UsageError("give --rates or --max-rate, not both")
+    return parse_rates(text) if text is not None else rate_steps(max_rate or DEFAULT_MAX_RATE)
+
+
+@cli.command()
+@project_option
+@click.option(
+    "--without",
+    multiple=True,
+    metavar="SERVICE",
+    help="Measure with this service stopped (repeat to stop several together).",
+)
+@click.option(
+    "--p95-ms",
+    type=click.FloatRange(min=0, min_open=True, max=3_600_000),
+    default=200.0,
+    show_default=True,
+    help="The p95 latency a carried rate stays at or under.",
+)
+@click.option(
+    "--max-error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="The share of failed requests a carried rate stays at or under.",
+)
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(min=0, min_open=True, max=500),
+    default=None,
+    help="The highest rate offered, requests/s (default 300); the steps below it are "
+    "10, 20, 40, 60, 80, 100, 120, 150, 200, 250, ...",
+)
+@click.option("--rates", help="The offered rates instead, requests/s: e.g. 10,20,40.")
+@click.option(
+    "--step-s",
+    type=click.FloatRange(min=1, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds each rate is measured.",
+)
+@click.option(
+    "--warmup-s",
+    type=click.FloatRange(min=0, max=600),
+    default=2.0,
+    show_default=True,
+    help="Seconds each rate runs before it is measured.",
+)
+@click.option("--replica", "replica_run_id", help="Measure a replica kept by `gameday up`.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The capacity file (default: the project's, capacity: in gameday.yml).",
+)
+def capacity(
+    project_path: Path | None,
+    without: tuple[str, ...],
+    p95_ms: float,
+    max_error_rate: float,
+    max_rate: float | None,
+    rates: str | None,
+    step_s: float,
+    warmup_s: float,
+    replica_run_id: str | None,
+    out: Path | None,
+) -> None:
+    """Measure the highest rate of the project's load the replica carries (p95 and errors
+    within limits), with all services up or --without some, and write the capacity file
+    that `gameday validate` checks scenarios' load rates against."""
+    from gameday.infra.replica import Replica
+    from gameday.inputs.capacity import merged, read_capacity, write_capacity
+    from gameday.stages.capacity import Criteria, check_without, measure_capacity, steps_table
+
+    offered = _rates(rates, max_rate)
+    project = _project(project_path)
+    stopped = check_without(project, without)
+    path = out or project.capacity_file
+    existing = read_capacity(path)  # a broken file fails before the measurement, not after
+    criteria = Criteria(
+        p95_ms=p95_ms, max_error_rate=max_error_rate, warmup_s=warmup_s, step_s=step_s
+    )
+    if replica_run_id is not None:
+        replica = Replica.attach(replica_run_id, project)
+        replica.progress = progress
+        measured = measure_capacity(
+            replica, without=stopped, rates=offered, criteria=criteria, progress=progress
+        )
+    else:
+        with Replica(project, progress=progress) as replica:
+            measured = measure_capacity(
+                replica, without=stopped, rates=offered, criteria=criteria, progress=progress
+            )
+    record, dropped = merged(existing, measured, p95_ms=p95_ms, max_error_rate=max_error_rate)
+    if dropped:
+        progress(f"dropped from {path}, measured under other limits: {', '.join(dropped)}")
+    write_capacity(path, record)
+    click.echo(steps_table(measured))
+    for condition in record.conditions:
+        if condition.name != measured.name:
+            click.echo(
+                f"capacity {condition.name}: {condition.describe()} "
+                f"(measured {condition.measured_at:%Y-%m-%d %H:%M})"
+            )
+    click.echo(f"\ncapacity file: {path}")
 
 
 @cli.command("list")

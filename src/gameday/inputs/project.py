@@ -225,6 +225,8 @@ class ProjectSpec(_Strict):
     playbook: Path | None = None
     scenarios: Path = Path("scenarios")
     reports: Path = Path("reports")
+    # What `gameday capacity` measured the replica to carry; `gameday validate` reads it.
+    capacity: Path = Path("capacity.json")
     health: dict[Name, str] = Field(default_factory=dict)
     load: LoadSpec | None = None
     data_check: DataCheck | None = None
@@ -298,6 +300,10 @@ class Project:
     @property
     def reports_dir(self) -> Path:
         return self.path(self.spec.reports)
+
+    @property
+    def capacity_file(self) -> Path:
+        return self.path(self.spec.capacity)
 
     @property
     def services(self) -> frozenset[str]:

@@ -23,7 +23,7 @@ from gameday.stages.load import LoadGenerator
 from gameday.timeline import utcnow
 from gameday.waiting import poll
 
-__all__ = ["ServiceAddresses", "check", "wait_for"]
+__all__ = ["ServiceAddresses", "check", "health_problems", "wait_for"]
 
 # A health endpoint slower than this is not steady, whatever it would have answered.
 HEALTH_TIMEOUT_S = 3.0
@@ -45,16 +45,7 @@ def check(
     load: LoadGenerator | None,
 ) -> list[str]:
     """The ways the replica is not in its steady state now; [] when it is."""
-    problems: list[str] = []
-    paths = replica.project.health()
-    healthy = list(paths) if spec.healthy is None else spec.healthy
-    if healthy:
-        with ThreadPoolExecutor(max_workers=len(healthy)) as pool:
-            answers = pool.map(
-                lambda service: _health_problem(replica, service, paths.get(service, "/health")),
-                healthy,
-            )
-            problems.extend(p for p in answers if p)
+    problems = health_problems(replica, spec.healthy)
     if spec.alerts_resolved:
         active = watch.active()
         if active:
@@ -69,6 +60,21 @@ def check(
                 f"(target {spec.max_error_rate:.1%})"
             )
     return problems
+
+
+def health_problems(replica: ServiceAddresses, services: list[str] | None = None) -> list[str]:
+    """The health endpoints among ``services`` (None: all the project names) that do not
+    answer 200 now, in words; [] when all do."""
+    paths = replica.project.health()
+    healthy = list(paths) if services is None else services
+    if not healthy:
+        return []
+    with ThreadPoolExecutor(max_workers=len(healthy)) as pool:
+        answers = pool.map(
+            lambda service: _health_problem(replica, service, paths.get(service, "/health")),
+            healthy,
+        )
+        return [p for p in answers if p]
 
 
 def wait_for(
