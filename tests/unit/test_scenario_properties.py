@@ -122,7 +122,12 @@ def mutated(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     elif kind == "retype":
         parent[path[-1]] = draw(yamlish)
     else:
-        mappings = [p for p in [(), *paths_in(document)] if isinstance(_at(document, p), dict)]
+        # A bad deploy's environment takes any variable name: no unknown key there.
+        mappings = [
+            p
+            for p in [(), *paths_in(document)]
+            if isinstance(_at(document, p), dict) and p[-1:] != ("environment",)
+        ]
         target = _at(document, draw(st.sampled_from(mappings)))
         target[key] = draw(scalars)
     return kind, key, document

@@ -306,3 +306,27 @@ def test_cpus_always_busy_mean_saturated_with_or_without_pressure(scenario: Scen
     assert grade(scenario, measured(mttr_s=None, host=calm)).verdict == "failed"
     hog = QUIET_HOST.model_copy(update={"cpu_pressure": 0.1, "cpu_busy": 1.0})
     assert grade(scenario, measured(mttr_s=None, host=hog)).verdict == "inconclusive"
+
+
+def test_pytest_says_inconclusive_rather_than_failed() -> None:
+    import dataclasses
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "report"))
+    from reportjournals import real_result
+
+    from gameday.adapters.pytest_plugin import failure_message
+    from gameday.stages.grading import Grade
+
+    result = real_result()
+    busy = dataclasses.replace(
+        result,
+        grade=Grade(
+            result.grade.checks,
+            inconclusive=("the host was saturated: tasks waited for a CPU 90% of the drill",),
+        ),
+    )
+    message = failure_message(busy)
+    assert message.startswith("drill database-outage (Database outage) was inconclusive")
+    assert "  - the host was saturated: tasks waited for a CPU 90% of the drill" in message
+    assert "failed its grade" not in message

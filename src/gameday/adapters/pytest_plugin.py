@@ -131,7 +131,17 @@ class DrillFailed(errors.DrillFailed):
 def failure_message(result: DrillResult) -> str:
     """The grade's reasons in words, with what was measured: a failed test's whole report."""
     scenario = result.scenario
-    lines = [f"drill {scenario.name} ({scenario.title}) failed its grade:"]
+    if result.verdict == "inconclusive":
+        # Not a pass, and not the playbook's fault either: the test fails, saying so.
+        lines = [
+            f"drill {scenario.name} ({scenario.title}) was inconclusive: the host, not the "
+            "system, may have decided it; run it again on a quieter machine:"
+        ]
+        lines += [f"  - {why}" for why in result.grade.inconclusive]
+        if result.grade.reasons:
+            lines.append("what was measured:")
+    else:
+        lines = [f"drill {scenario.name} ({scenario.title}) failed its grade:"]
     lines += [f"  - {reason}" for reason in result.grade.reasons]
     lines += [f"  note: {note}" for note in result.notes]
     measured = ", ".join(f"{name} {value or 'none'}" for name, value in junit_properties(result))

@@ -46,7 +46,11 @@ def after_experiment_control(
     if finished is None:
         return
     result, path = finished
-    verdict = "PASSED" if result.passed else "FAILED: " + "; ".join(result.grade.reasons)
+    verdict = {
+        "passed": "PASSED",
+        "failed": "FAILED: " + "; ".join(result.grade.reasons),
+        "inconclusive": "INCONCLUSIVE: " + "; ".join(result.grade.inconclusive),
+    }[result.verdict]
     log.info(f"gameday: {result.scenario.name} {verdict} (journal: {path})")
 
 
