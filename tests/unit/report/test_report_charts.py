@@ -139,6 +139,7 @@ def test_production_bars_mark_a_range_over_the_objective() -> None:
         (4.25, "4.2 s"),
         (74.4, "74 s"),
         (200, "3 min 20 s"),
+        (2_592_000, "30 days"),
         (180, "3 min"),
         (9000, "2 h 30 min"),
     ],

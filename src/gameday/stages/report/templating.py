@@ -52,6 +52,9 @@ def format_seconds(value: float | None) -> str:
     if minutes < 120:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
+    if hours >= 48 and not minutes:
+        days, hours = divmod(hours, 24)
+        return f"{days} days" if not hours else f"{days} days {hours} h"
     return f"{hours} h {minutes} min"
 
 
