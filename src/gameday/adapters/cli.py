@@ -397,6 +397,7 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
     """Check the project file and scenario files (default: every one in the project's
     scenarios directory) without running anything."""
     from gameday.inputs.scenario import load_all
+    from gameday.units import span_text
 
     project = _project(project_path, announce=False)
     click.echo(f"ok  {project.source}  (project {project.name})")
@@ -406,6 +407,23 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
             f"ok  {playbook.path}  ({len(playbook.sections)} sections, "
             f"{len(playbook.alerts)} alerts, {len(playbook.drills)} drills)"
         )
+    if project.production is not None:
+        settings = project.production
+        click.echo(
+            f"ok  production monitoring  (scrape {span_text(settings.scrape_interval_s)}, "
+            f"evaluation {span_text(settings.evaluation_interval_s)}, group_wait "
+            f"{span_text(settings.group_wait_s)}, `for` of {len(settings.for_s)} alerts)"
+        )
+    objectives = project.spec.objectives
+    if objectives is not None:
+        named = [
+            f"MTTD < {span_text(objectives.mttd)}" if objectives.mttd else "",
+            f"MTTR < {span_text(objectives.mttr)}" if objectives.mttr else "",
+            f"p95 < {objectives.p95_ms:g} ms" if objectives.p95_ms else "",
+            f"errors < {objectives.error_rate:.1%}" if objectives.error_rate is not None else "",
+            f"availability {objectives.availability:.2%}" if objectives.availability else "",
+        ]
+        click.echo(f"ok  objectives  ({', '.join(n for n in named if n) or 'none'})")
     scenarios = load_all(_scenario_paths(paths, project), project)
     for scenario in scenarios:
         click.echo(f"ok  {scenario.source}  ({scenario.name})")
