@@ -65,22 +65,20 @@ def parse_duration_s(text: object, default: float) -> float:
 
 def _duration_field(value: object) -> object:
     """A YAML duration: a number of seconds or a Prometheus duration string ("1m30s")."""
+    expected = "expected a duration such as 15s, 1m or 1h30m (or a number of seconds)"
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 15s, 1m or 1h30m, got {value!r}")
+        raise ValueError(expected)
     if isinstance(value, str):
         try:
             return parse_duration_s(value, 0.0)
         except ValueError:
-            raise ValueError(
-                f"expected a duration such as 15s, 1m or 1h30m (or a number of seconds), "
-                f"got {value!r}"
-            ) from None
+            raise ValueError(expected) from None
     return value
 
 
 def _number(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {value!r}")
+        raise ValueError("expected a number")
     return value
 
 
@@ -176,7 +174,12 @@ class ObjectivesSpec(_Strict):
 
 
 class ProductionFileError(ValueError):
-    """A production file that cannot be read; the message names it and says why."""
+    """A production file that cannot be read; ``field`` is the production field that
+    names it, the message names the file and says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def read_production(spec: ProductionSpec, root: Path) -> MonitoringSettings:
@@ -185,21 +188,23 @@ def read_production(spec: ProductionSpec, root: Path) -> MonitoringSettings:
     Raises ProductionFileError naming the file when one cannot be read."""
     scrape = evaluation = group_wait = None
     if spec.prometheus_config is not None:
-        config = _yaml_mapping(_resolve(spec.prometheus_config, root), "a Prometheus configuration")
+        field = "prometheus_config"
+        path = _resolve(spec.prometheus_config, root)
+        config = _yaml_mapping(path, "a Prometheus configuration", field)
         settings = config.get("global") or {}
-        scrape = _file_duration(settings.get("scrape_interval"), spec.prometheus_config)
-        evaluation = _file_duration(settings.get("evaluation_interval"), spec.prometheus_config)
+        scrape = _file_duration(settings.get("scrape_interval"), path, field)
+        evaluation = _file_duration(settings.get("evaluation_interval"), path, field)
     if spec.alertmanager_config is not None:
-        config = _yaml_mapping(
-            _resolve(spec.alertmanager_config, root), "an Alertmanager configuration"
-        )
+        field = "alertmanager_config"
+        path = _resolve(spec.alertmanager_config, root)
+        config = _yaml_mapping(path, "an Alertmanager configuration", field)
         route = config.get("route") or {}
-        group_wait = _file_duration(route.get("group_wait"), spec.alertmanager_config)
+        group_wait = _file_duration(route.get("group_wait"), path, field)
     for_s: dict[str, float] = {}
     for pattern in spec.rules:
         matched = sorted(glob.glob(str(_resolve(Path(pattern), root))))  # noqa: PTH207
         if not matched:
-            raise ProductionFileError(f"production.rules: {pattern!r} matches no file")
+            raise ProductionFileError("rules", f"expected rule files, {pattern!r} matches none")
         for file in matched:
             for alert, seconds in _rule_for(Path(file)).items():
                 for_s[alert] = max(for_s.get(alert, 0.0), seconds)
@@ -222,29 +227,31 @@ def _resolve(path: Path, root: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+def _yaml_mapping(path: Path, what: str, field: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ProductionFileError(field, f"expected {what}, {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProductionFileError(f"{path}: expected {what}, cannot read it ({exc})") from None
+        raise ProductionFileError(field, f"expected {what}, {path} is not ({exc})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ProductionFileError(f"{path}: expected {what} (a mapping at the top)")
+        raise ProductionFileError(field, f"expected {what}, {path} is not a mapping")
     return data
 
 
-def _file_duration(value: object, path: Path) -> float | None:
+def _file_duration(value: object, path: Path, field: str) -> float | None:
     if value is None:
         return None
     try:
         return parse_duration_s(value, 0.0)
     except ValueError as exc:
-        raise ProductionFileError(f"{path}: {exc}") from None
+        raise ProductionFileError(field, f"{path}: {exc}") from None
 
 
 def _rule_for(path: Path) -> dict[str, float]:
-    data = _yaml_mapping(path, "a Prometheus rule file")
+    data = _yaml_mapping(path, "a Prometheus rule file", "rules")
     found: dict[str, float] = {}
     try:
         for group in data.get("groups") or []:
@@ -254,5 +261,7 @@ def _rule_for(path: Path) -> dict[str, float]:
                     name = str(rule["alert"])
                     found[name] = max(found.get(name, 0.0), seconds)
     except (AttributeError, TypeError, ValueError) as exc:
-        raise ProductionFileError(f"{path}: expected a Prometheus rule file ({exc})") from None
+        raise ProductionFileError(
+            "rules", f"expected a Prometheus rule file, {path} is not ({exc})"
+        ) from None
     return found

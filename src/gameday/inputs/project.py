@@ -451,7 +451,7 @@ def _production(
     try:
         return read_production(spec.production, root)
     except ProductionFileError as exc:
-        problems.append((("production",), str(exc)))
+        problems.append((("production", exc.field), str(exc)))
         return None
 
 
