@@ -9,6 +9,7 @@ Every test leaves the shared replica as it found it: PostgreSQL is started again
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from gameday.infra.replica import Replica
 from gameday.inputs.project import LoadSpec
 from gameday.inputs.scenario import Load, SteadyState
-from gameday.stages.detection import AlertWatch
+from gameday.stages.detection import AlertWatch, symptom_onset
 from gameday.stages.load import LoadGenerator, load_for, lost_writes
 from gameday.stages.steady_state import check, wait_for
 from gameday.timeline import EventKind, Timeline, utcnow
@@ -127,10 +128,23 @@ def test_stopping_postgres_fires_database_down_and_starting_it_resolves_it(
     firing_at = detection.first_firing("DatabaseDown")
     assert firing_at is not None and firing_at > stopped_at
     mttd_s = (firing_at - stopped_at).total_seconds()
-    floor = detection.floor
+    settings = detection.settings
     # startsAt is when the rule fired: after at least `for`, and before Alertmanager's
-    # group_wait, so the configuration's whole floor_s is an upper share, not a lower bound.
-    assert floor.for_s["DatabaseDown"] <= mttd_s <= DETECTION_BUDGET_S, (mttd_s, floor)
+    # group_wait, so the configuration's most is an upper share, not a lower bound.
+    assert settings.for_s["DatabaseDown"] <= mttd_s <= DETECTION_BUDGET_S, (mttd_s, settings)
+    # Prometheus itself says when the symptom first showed: after the stop, no later than
+    # the rule going pending.
+    episode = detection.first_episode("DatabaseDown")
+    assert episode is not None and episode.pending_at is not None
+    onset = symptom_onset(
+        replica.prometheus_url(),
+        detection.queries["DatabaseDown"],
+        episode.labels,
+        stopped_at,
+        episode.pending_at,
+    )
+    assert onset is not None, detection.queries
+    assert stopped_at <= onset <= episode.pending_at + timedelta(seconds=0.25)
     event = timeline.first(EventKind.ALERT_FIRING, "DatabaseDown")
     assert event is not None and event.at == firing_at
     first_failure = timeline.first(EventKind.FIRST_FAILED_REQUEST)

@@ -17,6 +17,7 @@ import pytest
 
 from gameday.infra.replica import Replica
 from gameday.inputs.project import Project
+from gameday.record import SCHEMA_VERSION
 
 pytestmark = pytest.mark.docker
 
@@ -107,5 +108,5 @@ def test_cli_pytest_and_chaos_runs_share_one_history(kept: Replica, tmp_path: Pa
     for run_id in runs:
         assert run_id in page
         journal = json.loads((reports / run_id / "journal.json").read_text())
-        assert journal["schema_version"] == 2 and journal["project"] == "labelmint"
+        assert journal["schema_version"] == SCHEMA_VERSION and journal["project"] == "labelmint"
         assert (reports / run_id / "index.html").is_file()

@@ -178,7 +178,6 @@ def _drill(
         measurements=measurements,
         grade=grade(scenario, measurements),
         faults=("stop postgres",),
-        mttd_floor_s={"DatabaseDown": 3.0},
         alerts=tuple(AlertSpan.model_validate(a) for a in alerts),
         steps=(
             StepRecord(
@@ -254,7 +253,7 @@ def test_the_run_page_renders_its_sections_without_console_errors(
     ):
         assert f'id="{anchor}"' in page.dom
     assert page.dom.count("<svg") >= 8
-    assert "MTTD breakdown" in page.dom and "Responders\u2019 notes" in page.dom
+    assert "Detection, part by part" in page.dom and "Responders\u2019 notes" in page.dom
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000  # a blank page is a few KB
     keep = os.environ.get("GAMEDAY_SCREENSHOT_DIR")
