@@ -238,3 +238,35 @@ def test_a_scenario_twice_is_named_not_blamed_on_the_database(
     assert str(run_dir / "journal.json") in message
     assert "scenario 'database-outage' is in the journal twice" in message
     assert "UNIQUE" not in message and "history database" not in message
+
+
+def inconclusive(journal: dict[str, Any]) -> dict[str, Any]:
+    for drill in journal["scenarios"]:
+        drill["passed"], drill["verdict"] = False, "inconclusive"
+        drill["inconclusive"] = ["the host was saturated"]
+    journal["passed"], journal["verdict"] = False, "inconclusive"
+    return journal
+
+
+def test_an_inconclusive_drill_is_kept_but_never_flagged_or_compared(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    record_run(run_of(0, 4.0, 10.0), db)
+    record_run(inconclusive(run_of(1, 9.0, 40.0)), db)  # a busy host: much slower
+    record_run(run_of(2, 4.2, 10.5), db)
+    history = load_history(db)
+    assert [d.outcome for d in history.drills] == ["passed", "inconclusive", "passed"]
+    (trend,) = trends(history)
+    busy, after = trend.points[1], trend.points[2]
+    assert busy.verdict == "inconclusive" and not busy.slower
+    # The run after is compared with the last conclusive one (4.0 s), not with 9.0 s.
+    assert after.mttd.before == 4.0 and not after.slower
+
+
+def test_a_version_1_history_reads_its_drills_as_passed_or_failed(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    record_run(run_of(0, 4.0, 10.0), db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE verdicts")
+        conn.execute("PRAGMA user_version = 1")
+    (drill,) = load_history(db).drills  # the missing table is created on opening
+    assert drill.verdict == "" and drill.outcome == "passed"

@@ -100,6 +100,7 @@ class TrendPoint:
     passed: bool
     mttd: Timing
     mttr: Timing
+    verdict: str = ""  # passed, failed or inconclusive
 
     @property
     def slower(self) -> bool:
@@ -135,17 +136,23 @@ def trends(history: History) -> list[Trend]:
     result = []
     for scenario, drills in sorted(by_scenario.items()):
         points = []
-        for i, d in enumerate(drills):
-            before = drills[i - 1] if i else None
+        before: DrillRecord | None = None
+        for d in drills:
+            # An inconclusive drill measured the host: it is shown, but neither flagged as
+            # slower nor the run the next one is compared with.
+            compare = before if before is not None and d.outcome != "inconclusive" else None
             points.append(
                 TrendPoint(
                     run_id=d.run_id,
                     started_at=d.started_at,
                     passed=d.passed,
-                    mttd=Timing(d.mttd_s, before.mttd_s, False) if before else Timing(d.mttd_s),
-                    mttr=Timing(d.mttr_s, before.mttr_s, False) if before else Timing(d.mttr_s),
+                    mttd=Timing(d.mttd_s, compare.mttd_s, False) if compare else Timing(d.mttd_s),
+                    mttr=Timing(d.mttr_s, compare.mttr_s, False) if compare else Timing(d.mttr_s),
+                    verdict=d.outcome,
                 )
             )
+            if d.outcome != "inconclusive":
+                before = d
         result.append(
             Trend(
                 scenario=scenario,

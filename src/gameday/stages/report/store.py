@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 DEFAULT_HISTORY = "history.sqlite"
-SCHEMA_VERSION = 1
+# 2: each drill's verdict (passed, failed or inconclusive) in `verdicts`; a drill of a
+# version 1 history has none and reads as passed or failed.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -68,6 +70,12 @@ CREATE TABLE IF NOT EXISTS detections (
     passed INTEGER NOT NULL,           -- fired within the detection budget
     PRIMARY KEY (run_id, scenario, alert)
 );
+CREATE TABLE IF NOT EXISTS verdicts (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    scenario TEXT NOT NULL,
+    verdict TEXT NOT NULL,             -- passed, failed or inconclusive
+    PRIMARY KEY (run_id, scenario)
+);
 """
 
 
@@ -102,6 +110,11 @@ class DrillRecord:
     alert_mttd_s: Mapping[str, float | None]
     alert_config_s: Mapping[str, float | None]  # the most the drill's settings add
     alert_passed: Mapping[str, bool]
+    verdict: str = ""  # passed, failed or inconclusive; "" in a version 1 history
+
+    @property
+    def outcome(self) -> str:
+        return self.verdict or ("passed" if self.passed else "failed")
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,7 @@ def drill_records(run: Run) -> list[DrillRecord]:
                     a: (t.config_most_s if (t := d.timing(a)) else None) for a in d.alert_mttd_s
                 },
                 alert_passed=alert_passed,
+                verdict=d.verdict,
             )
         )
     return records
@@ -211,6 +225,7 @@ def _insert(conn: sqlite3.Connection, run: Run) -> None:
                 json.dumps(list(r.playbook.alerts)),
             ),
         )
+        conn.execute("INSERT INTO verdicts VALUES (?, ?, ?)", (r.run_id, r.scenario, r.outcome))
         conn.executemany(
             "INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -252,6 +267,10 @@ def _read(conn: sqlite3.Connection) -> History:
         "SELECT * FROM detections ORDER BY rowid"
     ):
         detections.setdefault((run_id, scenario), []).append((alert, mttd, floor, ok))
+    verdicts = {
+        (run_id, scenario): verdict
+        for run_id, scenario, verdict in conn.execute("SELECT * FROM verdicts")
+    }
     drills = []
     for row in conn.execute(
         "SELECT d.* FROM drills d JOIN runs r USING (run_id) "
@@ -279,6 +298,7 @@ def _read(conn: sqlite3.Connection) -> History:
                 alert_mttd_s={a: m for a, m, _, _ in found},
                 alert_config_s={a: f for a, _, f, _ in found},
                 alert_passed={a: bool(ok) for a, _, _, ok in found},
+                verdict=verdicts.get((row[0], row[1]), ""),
             )
         )
     return History(runs, tuple(drills))
