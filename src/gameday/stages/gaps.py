@@ -62,7 +62,7 @@ def detection_gaps(
             run.append(i)
             continue
         if run:
-            gap = _gap(run, buckets, since, limits)
+            gap = _gap(run, buckets, limits)
             if gap.seconds >= limits.min_gap_s:
                 gaps.append(gap)
             run = []
@@ -87,10 +87,7 @@ def _broken(records: Sequence[RequestRecord], limits: GapLimits) -> bool:
 
 
 def _gap(
-    run: Sequence[int],
-    buckets: Sequence[Sequence[RequestRecord]],
-    since: datetime,
-    limits: GapLimits,
+    run: Sequence[int], buckets: Sequence[Sequence[RequestRecord]], limits: GapLimits
 ) -> DetectionGap:
     records = [r for i in run for r in buckets[i]]
     failed = sum(1 for r in records if r.failed)
