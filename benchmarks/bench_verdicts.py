@@ -29,6 +29,7 @@ from pathlib import Path
 from gameday.infra.replica import Replica
 from gameday.inputs.project import load_project
 from gameday.inputs.scenario import Scenario, load_all
+from gameday.stages.grading import CPU_PRESSURE_LIMIT
 from gameday.stages.run import run_drill
 
 ROOT = Path(__file__).parents[1]
@@ -39,6 +40,7 @@ class Runs:
     mttd_s: list[float | None] = field(default_factory=list)
     mttr_s: list[float | None] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
+    pressure: list[float | None] = field(default_factory=list)  # the host's CPU pressure
 
 
 @contextmanager
@@ -101,6 +103,8 @@ def main() -> None:
                         runs.mttd_s.append(result.measurements.mttd_s)
                         runs.mttr_s.append(result.measurements.mttr_s)
                         runs.verdicts.append(result.verdict)
+                        host = result.measurements.host
+                        runs.pressure.append(host.cpu_pressure if host else None)
                         print(
                             f"  [{condition} {run}/{args.runs}] {scenario.name}: {result.verdict}",
                             file=sys.stderr,
@@ -132,6 +136,12 @@ def main() -> None:
     failed_loaded = sum(
         v == "failed" for s in scenarios for v in results[(s.name, "loaded")].verdicts
     )
+    for condition in ("quiet", "loaded"):
+        pressures = [p for s in scenarios for p in results[(s.name, condition)].pressure]
+        print(
+            f"  host CPU pressure, {condition}: {spread([p * 100 if p is not None else None for p in pressures])}"
+            f" % of each drill (min/median/max; inconclusive from {CPU_PRESSURE_LIMIT:.0%} on a failure)"
+        )
     print(f"  verdicts that flipped with the host's load: {flips} (goal: 0)")
     print(f"  loaded runs that failed (blamed the playbook): {failed_loaded} (goal: 0)")
 
