@@ -137,10 +137,14 @@ def main() -> None:
         v == "failed" for s in scenarios for v in results[(s.name, "loaded")].verdicts
     )
     for condition in ("quiet", "loaded"):
-        pressures = [p for s in scenarios for p in results[(s.name, condition)].pressure]
+        pressures = [
+            None if p is None else p * 100
+            for s in scenarios
+            for p in results[(s.name, condition)].pressure
+        ]
         print(
-            f"  host CPU pressure, {condition}: {spread([p * 100 if p is not None else None for p in pressures])}"
-            f" % of each drill (min/median/max; inconclusive from {CPU_PRESSURE_LIMIT:.0%} on a failure)"
+            f"  host CPU pressure, {condition}: {spread(pressures)} % of each drill "
+            f"(a failure from {CPU_PRESSURE_LIMIT:.0%} on is inconclusive)"
         )
     print(f"  verdicts that flipped with the host's load: {flips} (goal: 0)")
     print(f"  loaded runs that failed (blamed the playbook): {failed_loaded} (goal: 0)")
