@@ -26,7 +26,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
 REPO = Path(__file__).parents[2]
 SCENARIO = REPO / "scenarios" / "database-outage.yml"
-EVIL = "<script>document.body.dataset.pwned='script'</script><img src=x onerror=\"document.body.dataset.pwned='img'\">"
+EVIL = (
+    "<script>document.body.dataset.pwned='script'</script>"
+    "<img src=x onerror=\"document.body.dataset.pwned='img'\">"
+)
 WHO = "Rita (responder)"
 
 
@@ -44,13 +47,16 @@ class Run:
     def __init__(self, reports: Path) -> None:
         gameday = Path(sys.executable).with_name("gameday")
         self.process = subprocess.Popen(
-            [str(gameday), "run", str(SCENARIO), "--responder", "human", "--web"]
-            + ["--time-box", "150", "--reports", str(reports)],
+            [
+                *(str(gameday), "run", str(SCENARIO), "--responder", "human", "--web"),
+                *("--time-box", "150", "--reports", str(reports)),
+            ],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -98,6 +104,7 @@ def test_a_whole_drill_from_the_console(run: Run, tmp_path: Path) -> None:
         page.on("pageerror", lambda e: problems.append(str(e)))
         assert page.goto(url.replace(token, "wrong")).status == 403  # type: ignore[union-attr]
         page.goto(url)
+        page.wait_for_selector("#join-role option[value='responder']", state="attached")
         page.fill("#join-name", "Rita")
         page.select_option("#join-role", "responder")
         page.click("#join button")

@@ -149,8 +149,7 @@ class Console:
             return None
         injected = drill.injected_at
         alerts = []
-        episodes = getattr(drill.watch, "episodes", None)
-        for episode in episodes() if episodes is not None else ():
+        for episode in drill.watch.episodes():
             if episode.resolved_at is not None:
                 status, since = "resolved", episode.resolved_at
             elif episode.firing_at is not None:
