@@ -167,6 +167,7 @@ class ConsoleServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._socket.bind((host, port))
+            self._socket.listen(64)  # now: a second console on this port fails here, not later
         except OSError as exc:
             self._socket.close()
             raise EnvironmentProblem(
@@ -195,5 +196,6 @@ class ConsoleServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self._socket.close()
