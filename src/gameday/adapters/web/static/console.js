@@ -25,6 +25,11 @@ function seconds(value) {
   return value < 60 ? value.toFixed(1) + " s" : (value / 60).toFixed(1) + " min";
 }
 
+// A time from the fault, as the timeline says it: T+7.1 s, or T−2.6 s before it.
+function fromFault(value) {
+  return (value < 0 ? "T−" : "T+") + seconds(Math.abs(value));
+}
+
 async function post(path, body) {
   const response = await fetch(path, {
     method: "POST",
@@ -60,7 +65,7 @@ function renderAlerts(drill) {
   const items = drill.alerts.map((a) => {
     const li = el("li");
     li.append(el("span", a.state.toUpperCase(), "state-" + a.state), " ", el("strong", a.name));
-    li.append(` since T+${seconds(a.at_s)}${a.before_fault ? " (before the fault)" : ""}`);
+    li.append(` since ${fromFault(a.at_s)}${a.before_fault ? " (before the fault)" : ""}`);
     return li;
   });
   if (!items.length) items.push(el("li", "no alert pending or firing"));
@@ -129,7 +134,7 @@ function renderTimeline(drill) {
   fill("timeline", drill.timeline.map((e) => {
     const li = el("li");
     li.dataset.kind = e.kind;
-    li.append(el("span", (e.t_s < 0 ? "T" : "T+") + e.t_s.toFixed(1) + " s", "t"));
+    li.append(el("span", fromFault(e.t_s), "t"));
     li.append(el("span", e.kind.replace(/_/g, " "), "kind"));
     if (e.subject) li.append(el("span", "[" + e.subject + "] "));
     li.append(el("span", e.detail, "detail"));
