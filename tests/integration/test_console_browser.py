@@ -110,7 +110,9 @@ def test_a_whole_drill_from_the_console(run: Run, tmp_path: Path) -> None:
         page.click("#join button")
         page.wait_for_selector("#me:has-text('you are Rita (responder)')")
         page.wait_for_selector("#phase.live", timeout=120_000)
-        page.wait_for_selector(".state-firing:has-text('FIRING')", timeout=90_000)
+        page.wait_for_selector(
+            "#alerts li:has(.state-firing):has-text('DatabaseDown')", timeout=90_000
+        )
         page.click("#ack")
         page.wait_for_selector("#answer:has-text('acknowledged')")
         command = page.text_content("pre.recovery[data-step='start_service postgres']") or ""
@@ -124,7 +126,7 @@ def test_a_whole_drill_from_the_console(run: Run, tmp_path: Path) -> None:
         notes = page.locator("#timeline li[data-kind='note'] .detail").all_text_contents()
         assert EVIL in notes
         if keep:
-            page.screenshot(path=str(Path(keep) / "console-live.png"))
+            page.screenshot(path=str(Path(keep) / "console-live.png"), full_page=True)
         page.click("#mitigate")
         page.wait_for_selector("#scoreboard-panel:not([hidden])", timeout=180_000)
         board = page.text_content("#scoreboard") or ""
