@@ -207,3 +207,29 @@ class FakeAlertmanager(FakeHttpService):
         if path == "/api/v2/status":
             return 200, {"config": {"original": self.config_yaml}}
         return super().route(method, path, body)
+
+
+class FakeDrillReplica:
+    """The little of a replica the human responder and the console read: its project and
+    run id (the commands they show name it)."""
+
+    def __init__(self, project: Any) -> None:
+        self.project = project
+        self.run_id = "fake-run"
+        self.compose = type("FakeCompose", (), {"name": "gameday-fake-run"})()
+
+    def containers(self) -> dict[str, object]:
+        return {}
+
+
+class FakeAlertWatch:
+    """An alert watch that reports the episodes a test sets (none by default)."""
+
+    def __init__(self) -> None:
+        self.observed: list[Any] = []
+
+    def active(self) -> set[str]:
+        return {o.name for o in self.observed if o.firing_at and not o.resolved_at}
+
+    def episodes(self) -> tuple[Any, ...]:
+        return tuple(self.observed)

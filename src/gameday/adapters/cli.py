@@ -18,6 +18,7 @@ the options and main()'s error handling, which one module keeps in view.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -36,6 +37,7 @@ from gameday.errors import GamedayError, InputError
 from gameday.infra import ownership
 
 if TYPE_CHECKING:
+    from gameday.adapters.web import ConsoleServer
     from gameday.infra.replica import Replica
     from gameday.inputs.project import Project
     from gameday.inputs.scenario import Scenario
@@ -258,6 +260,20 @@ def _load_scenarios(project: Project, paths: tuple[str, ...], run_all: bool) -> 
     show_default=True,
     help="Seconds people have to respond in human mode.",
 )
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Also serve the game-day console: the live drill in a browser, where people join "
+    "with a role and act (needs gameday[web]; see docs/console.md).",
+)
+@click.option(
+    "--web-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where the console listens (another address lets other machines in: the token "
+    "still guards it).",
+)
+@click.option("--web-port", default=0, show_default=True, help="The console's port (0: any free).")
 def run(
     paths: tuple[str, ...],
     run_all: bool,
@@ -266,6 +282,9 @@ def run(
     reports: Path | None,
     responder: str | None,
     time_box_s: float,
+    web: bool,
+    web_host: str,
+    web_port: int,
 ) -> None:
     """Run drills: inject, detect, recover, grade, and write the journal.
 
@@ -276,23 +295,59 @@ def run(
     from gameday.stages.publish import publish
     from gameday.stages.run import run_gameday
 
+    if web and responder in ("auto", "none"):
+        raise click.UsageError("--web is the console for people: use it with --responder human")
     project = _project(project_path)
     scenarios = _load_scenarios(project, paths, run_all)
     reports = reports or project.reports_dir
-    journal = run_gameday(
-        project,
-        scenarios,
-        progress=progress,
-        replica_run_id=replica_run_id,
-        responder=_responder(responder, time_box_s),
-        # A scenario that asks for people gets them at this terminal.
-        people=_responder("human", time_box_s) if responder is None else None,
-    )
-    published = publish(journal, reports, project)
-    path, report = published.journal, published.report
-    click.echo(_summary_table(journal))
-    click.echo(f"\njournal: {path}\nreport:  {report}")
+    console = _console(time_box_s, web_host, web_port) if web else None
+    chosen = _responder(responder, time_box_s)
+    people = _responder("human", time_box_s) if responder is None else None
+    say = progress
+    if console is not None:
+        chosen = console.console.responder if responder == "human" else chosen
+        people = console.console.responder if responder is None else None
+
+        def say(message: str) -> None:
+            progress(message)
+            console.console.progress(message)
+
+    try:
+        journal = run_gameday(
+            project,
+            scenarios,
+            progress=say,
+            replica_run_id=replica_run_id,
+            responder=chosen,
+            # A scenario that asks for people gets them at this terminal (and the console).
+            people=people,
+        )
+        published = publish(journal, reports, project)
+        path, report = published.journal, published.report
+        click.echo(_summary_table(journal))
+        click.echo(f"\njournal: {path}\nreport:  {report}")
+        if console is not None:
+            console.console.finish(journal, report.parent)
+            click.echo(f"console: the scoreboard is at {console.url}\npress Enter to close it")
+            with contextlib.suppress(KeyboardInterrupt):
+                console.console.responder.wait_line()
+    finally:
+        if console is not None:
+            console.stop()
     sys.exit(_exit_status(journal.verdict))
+
+
+def _console(time_box_s: float, host: str, port: int) -> ConsoleServer:
+    """Serve the game-day console for a run; people answer at this terminal too."""
+    from gameday.adapters.responders import HumanResponder
+    from gameday.adapters.web import Console, ConsoleServer
+
+    human = HumanResponder(sys.stdin, sys.stdout, time_box_s=time_box_s, keys_end_drill=False)
+    server = ConsoleServer(Console(human), host=host, port=port).start()
+    click.echo(f"console: {server.url}")
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"console: listening on {host}: anyone with the URL and its token can act")
+    return server
 
 
 # A run that failed nothing but could not tell for some drill (the host was saturated, the
@@ -746,19 +801,20 @@ def main(argv: list[str] | None = None) -> None:
         _internal_error(exc, argv)
 
 
-# The optional [chaos] extra, by the top-level modules it installs.
+# The optional extras, by the top-level modules they install.
 CHAOS_EXTRA_MODULES = frozenset({"chaoslib", "chaosk8s", "chaostoolkit"})
+WEB_EXTRA_MODULES = frozenset({"starlette", "uvicorn"})
 
 
 def _internal_error(exc: Exception, argv: list[str] | None) -> None:
     """Say in one line that gameday failed and where the details are, and exit 4.
 
     A missing optional extra is no bug: it is exit 3 with the command that installs it."""
-    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in (
-        CHAOS_EXTRA_MODULES
-    ):
+    top = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    extra = "chaos" if top in CHAOS_EXTRA_MODULES else "web" if top in WEB_EXTRA_MODULES else ""
+    if extra:
         click.echo(
-            f"gameday: error: {exc.name} is not installed: pip install 'gameday[chaos]'",
+            f"gameday: error: {top} is not installed: pip install 'gameday[{extra}]'",
             err=True,
         )
         sys.exit(3)

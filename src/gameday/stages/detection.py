@@ -231,6 +231,11 @@ class AlertWatch:
         with self._changed:
             return set(self._active_names)
 
+    def episodes(self) -> tuple[AlertObservation, ...]:
+        """Every episode seen so far, pending, firing or resolved (for a live display)."""
+        with self._changed:
+            return tuple(e.freeze() for e in [*self._closed, *self._open.values()])
+
     def wait_firing(self, names: AbstractSet[str], timeout_s: float) -> bool:
         """Wait until every alert in ``names`` has fired since the watch started."""
         with self._changed:

@@ -134,6 +134,7 @@ class WindowStats:
 
     total: int
     failed: int
+    p95_ms: float | None = None  # of the successful ones (as LoadReport.p95_ms)
 
     @property
     def error_rate(self) -> float:
@@ -301,7 +302,11 @@ class LoadGenerator:
         with self._lock:
             first = bisect.bisect_left(self._finished_mono, cutoff)
             recent = self._records[first:]
-        return WindowStats(total=len(recent), failed=sum(1 for r in recent if r.failed))
+        return WindowStats(
+            total=len(recent),
+            failed=sum(1 for r in recent if r.failed),
+            p95_ms=percentile([r.latency_ms for r in recent if not r.failed], 0.95),
+        )
 
     def lag(self) -> LoadLag:
         """How well the client has kept its schedule so far."""
