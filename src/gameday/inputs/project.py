@@ -34,6 +34,7 @@ from gameday.inputs.topology import ServiceInfo, Topology, read_topology
 from gameday.inputs.yamldoc import Location, YamlDocument, listed, read_document
 
 __all__ = [
+    "ADDITION_MARK",
     "PROJECT_ENV",
     "PROJECT_FILE",
     "Command",
@@ -52,6 +53,9 @@ __all__ = [
 
 PROJECT_FILE = "gameday.yml"
 PROJECT_ENV = "GAMEDAY_PROJECT"
+# The label (or annotation) with which a rule says its alert is the project's addition to
+# the playbook, not one of the playbook's own alerts.
+ADDITION_MARK = "playbook_addition"
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -225,6 +229,9 @@ class Project:
     alerts: dict[str, float]  # alert -> its rules' longest `for`, in seconds
     playbook: Playbook | None
     links: frozenset[str]
+    # Alerts whose rules say they are the project's addition to the playbook (a label or
+    # annotation ``playbook_addition: "true"``): alerts the playbook does not name (yet).
+    additions: frozenset[str] = frozenset()
 
     @property
     def root(self) -> Path:
@@ -340,14 +347,23 @@ def load_project(path: Path) -> Project:
             problems.append((("compose", i), f"expected a compose file, {file} does not exist"))
     document.fail(problems)
     topology = read_topology(files)
-    alerts = _rule_alerts(spec, root, document, problems)
+    alerts, additions = _rule_alerts(spec, root, document, problems)
     playbook = _playbook(spec, root, document, problems)
     links = _links(spec, root, document, problems)
-    project = Project(spec, path.resolve(), topology, alerts, playbook, links)
+    project = Project(spec, path.resolve(), topology, alerts, playbook, links, additions)
     problems.extend(_cross_check(project))
     if playbook is not None and alerts:
         for alert, line in playbook.alert_lines.items():
-            if alert not in alerts:
+            if alert in additions:
+                problems.append(
+                    (
+                        ("rules",),
+                        f"a rule marks {alert!r} as an addition to the playbook "
+                        f"({ADDITION_MARK}), but {playbook.path}:{line} names it: "
+                        f"remove the mark",
+                    )
+                )
+            elif alert not in alerts:
                 problems.append(
                     (
                         ("playbook",),
@@ -361,10 +377,13 @@ def load_project(path: Path) -> Project:
 
 def _rule_alerts(
     spec: ProjectSpec, root: Path, document: YamlDocument, problems: list[tuple[Location, str]]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], frozenset[str]]:
+    """Each alert the rule files define with its longest ``for``, and those marked as
+    additions to the playbook."""
     from gameday.stages.detection import parse_duration_s
 
     alerts: dict[str, float] = {}
+    additions: set[str] = set()
     for i, pattern in enumerate(spec.rules):
         matched = sorted(glob.glob(str(root / pattern)))  # noqa: PTH207 (absolute patterns too)
         if not matched:
@@ -379,11 +398,18 @@ def _rule_alerts(
                             alerts[str(rule["alert"])] = max(
                                 alerts.get(str(rule["alert"]), 0.0), seconds
                             )
+                            if _marked_addition(rule):
+                                additions.add(str(rule["alert"]))
             except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as exc:
                 problems.append(
                     (("rules", i), f"expected a Prometheus rule file, {file} is not ({exc})")
                 )
-    return alerts
+    return alerts, frozenset(additions)
+
+
+def _marked_addition(rule: dict[str, Any]) -> bool:
+    marks = [(rule.get(part) or {}).get(ADDITION_MARK) for part in ("labels", "annotations")]
+    return any(str(mark).strip().lower() == "true" for mark in marks if mark is not None)
 
 
 def _playbook(

@@ -158,3 +158,11 @@ def test_without_scenario_files_the_run_covers_what_it_ran(
     assert 'data-coverage="Database outage simulation" data-status="passed"' in table
     assert 'data-coverage="RedisDown" data-status="not covered"' in table
     assert "7 of 11" not in table and "2 of 11 covered" in table
+
+
+def test_an_addition_the_playbook_names_is_the_playbooks_alert() -> None:
+    from gameday.inputs.playbook import Playbook
+
+    playbook = Playbook(Path("playbook.md"), (), (), {"WebDown": 3})
+    outline = PlaybookOutline.of(playbook, ["WebDown", "CheckoutErrors"])
+    assert outline.additions == ("CheckoutErrors",)
