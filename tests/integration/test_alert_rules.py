@@ -1,5 +1,5 @@
-"""The playbook's alert rules, unit tested by promtool from the replica's own monitoring
-image (the same Prometheus 2.42 that runs in drills)."""
+"""The playbook's alert rules, and gameday's addition to them, unit tested by promtool from
+the replica's own monitoring image (the same Prometheus 2.42 that runs in drills)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from gameday import __version__
 from gameday.inputs.project import Project
@@ -62,3 +63,27 @@ def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test(
     for alert in bundled_project.playbook.alerts:
         assert f"alert: {alert}\n" in rules, f"no rule for {alert}"
         assert f"alertname: {alert}\n" in tests, f"no firing test for {alert}"
+
+
+def test_the_addition_to_the_playbook_is_a_valid_rule_and_passes_its_unit_tests() -> None:
+    code, output = promtool("check", "rules", "/rules/playbook-additions.yml")
+    assert code == 0, output
+    assert "SUCCESS: 1 rules found" in output
+    code, output = promtool("test", "rules", "/tests/playbook-additions.test.yml")
+    assert code == 0, output
+    assert "SUCCESS" in output
+
+
+def test_every_addition_is_marked_as_one_and_is_not_the_playbooks(
+    bundled_project: Project,
+) -> None:
+    rules = yaml.safe_load((RULES / "playbook-additions.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+    assert [rule["alert"] for rule in alerts] == ["HighUserErrorRate"]
+    for rule in alerts:
+        assert rule["labels"]["playbook_addition"] == "true"
+    assert bundled_project.additions == {"HighUserErrorRate"}
+    assert bundled_project.playbook is not None
+    assert not bundled_project.additions & set(bundled_project.playbook.alerts)
+    tests = (TESTS / "playbook-additions.test.yml").read_text()
+    assert "alertname: HighUserErrorRate\n" in tests

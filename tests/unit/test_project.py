@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smallproject import PLAYBOOK, PROJECT, write_small_project
+from smallproject import PLAYBOOK, PROJECT, RULES, write_small_project
 from smallproject import with_line as line_of
 
 from gameday.errors import ProjectError
@@ -40,6 +40,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
         "backend-2",
         "blackbox",
         "gateway",
+        "gateway-log-exporter",
         "nginx-exporter",
         "postgres",
         "postgres-exporter",
@@ -81,7 +82,10 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "LowRedisHitRate": 3.0,
         "HighResponseTime": 3.0,
         "NetworkLatency": 3.0,
+        "HighUserErrorRate": 3.0,
     }
+    # The one alert the playbook lacks, which the project's rules add to it.
+    assert project.additions == {"HighUserErrorRate"}
     assert project.playbook is not None
     assert [s.group for s in project.playbook.sections] == [
         "Complete Service Outage",
@@ -89,7 +93,7 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "Cache Outages",
         "Network Issues",
     ]
-    assert set(project.playbook.alerts) == set(project.alerts)
+    assert set(project.playbook.alerts) == set(project.alerts) - project.additions
     assert project.playbook.drills == (
         "Database outage simulation",
         "Network partition testing",
@@ -373,6 +377,43 @@ def test_a_playbook_alert_that_no_rule_defines(tmp_path: Path) -> None:
     assert message == (
         "gameday.yml:4: field 'playbook': playbook.md:19 names the alert 'DiskFull', which "
         "no rule file defines (rules define DatabaseDown, WebDown)"
+    )
+
+
+ADDED_RULES = (
+    RULES
+    + """\
+      - alert: CheckoutErrors
+        expr: rate(checkout_errors_total[1m]) > 0
+        labels:
+          playbook_addition: "true"
+      - alert: SlowSearch
+        expr: search_p95_seconds > 1
+        annotations:
+          playbook_addition: "True"
+      - alert: QueueBacklog
+        expr: queue_length > 100
+        labels:
+          playbook_addition: "false"
+"""
+)
+
+
+def test_rules_may_mark_their_alerts_as_additions_to_the_playbook(tmp_path: Path) -> None:
+    project = load_project(write_small_project(tmp_path, files={"rules/alerts.yml": ADDED_RULES}))
+    # A label or an annotation marks it; "false" (or no mark) does not.
+    assert project.additions == {"CheckoutErrors", "SlowSearch"}
+    assert "QueueBacklog" in project.alerts and "CheckoutErrors" in project.alerts
+
+
+def test_an_addition_to_the_playbook_that_the_playbook_names(tmp_path: Path) -> None:
+    rules = RULES.replace(
+        "        for: 1m\n", '        for: 1m\n        labels: {playbook_addition: "true"}\n'
+    )
+    message = error_of(tmp_path, files={"rules/alerts.yml": rules})
+    assert message == (
+        "gameday.yml:3: field 'rules': a rule marks 'DatabaseDown' as an addition to the "
+        "playbook (playbook_addition), but playbook.md:19 names it: remove the mark"
     )
 
 

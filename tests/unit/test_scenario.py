@@ -561,17 +561,18 @@ def test_expected_alerts_must_be_the_playbook_sections() -> None:
 
 
 SERVICES = (
-    "alertmanager, backend-1, backend-2, blackbox, gateway, nginx-exporter, postgres, "
+    "alertmanager, backend-1, backend-2, blackbox, gateway, gateway-log-exporter, "
+    "nginx-exporter, postgres, "
     "postgres-exporter, prometheus, proxy, redis, redis-exporter"
 )
 COMMANDS = (
     "backend-1-health, backend-2-health, cache-ping, cache-stats, database-ready, "
-    "database-sessions, flush-cache, gateway-config-test, reload-gateway, "
-    "terminate-idle-sessions"
+    "database-sessions, flush-cache, gateway-config-test, gateway-misroute-writes, "
+    "gateway-restore-routes, reload-gateway, terminate-idle-sessions"
 )
 ALERTS = (
-    "DatabaseDown, HighDatabaseConnections, HighResponseTime, LowRedisHitRate, "
-    "NetworkLatency, RedisDown, ServiceDown"
+    "DatabaseDown, HighDatabaseConnections, HighResponseTime, HighUserErrorRate, "
+    "LowRedisHitRate, NetworkLatency, RedisDown, ServiceDown"
 )
 
 

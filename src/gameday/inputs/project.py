@@ -41,6 +41,7 @@ from gameday.inputs.topology import ServiceInfo, Topology, read_topology
 from gameday.inputs.yamldoc import Location, YamlDocument, listed, read_document
 
 __all__ = [
+    "ADDITION_MARK",
     "PROJECT_ENV",
     "PROJECT_FILE",
     "ClockSpec",
@@ -60,6 +61,9 @@ __all__ = [
 
 PROJECT_FILE = "gameday.yml"
 PROJECT_ENV = "GAMEDAY_PROJECT"
+# The label (or annotation) with which a rule says its alert is the project's addition to
+# the playbook, not one of the playbook's own alerts.
+ADDITION_MARK = "playbook_addition"
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -277,6 +281,9 @@ class Project:
     links: frozenset[str]
     # What `production:` says, read from its files; None when the project names none.
     production: MonitoringSettings | None = None
+    # Alerts whose rules say they are the project's addition to the playbook (a label or
+    # annotation ``playbook_addition: "true"``): alerts the playbook does not name (yet).
+    additions: frozenset[str] = frozenset()
 
     @property
     def root(self) -> Path:
@@ -396,15 +403,26 @@ def load_project(path: Path) -> Project:
             problems.append((("compose", i), f"expected a compose file, {file} does not exist"))
     document.fail(problems)
     topology = read_topology(files)
-    alerts = _rule_alerts(spec, root, document, problems)
+    alerts, additions = _rule_alerts(spec, root, document, problems)
     playbook = _playbook(spec, root, document, problems)
     links = _links(spec, root, document, problems)
     production = _production(spec, root, problems)
-    project = Project(spec, path.resolve(), topology, alerts, playbook, links, production)
+    project = Project(
+        spec, path.resolve(), topology, alerts, playbook, links, production, additions
+    )
     problems.extend(_cross_check(project))
     if playbook is not None and alerts:
         for alert, line in playbook.alert_lines.items():
-            if alert not in alerts:
+            if alert in additions:
+                problems.append(
+                    (
+                        ("rules",),
+                        f"a rule marks {alert!r} as an addition to the playbook "
+                        f"({ADDITION_MARK}), but {playbook.path}:{line} names it: "
+                        f"remove the mark",
+                    )
+                )
+            elif alert not in alerts:
                 problems.append(
                     (
                         ("playbook",),
@@ -418,10 +436,13 @@ def load_project(path: Path) -> Project:
 
 def _rule_alerts(
     spec: ProjectSpec, root: Path, document: YamlDocument, problems: list[tuple[Location, str]]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], frozenset[str]]:
+    """Each alert the rule files define with its longest ``for``, and those marked as
+    additions to the playbook."""
     from gameday.inputs.monitoring import parse_duration_s
 
     alerts: dict[str, float] = {}
+    additions: set[str] = set()
     for i, pattern in enumerate(spec.rules):
         matched = sorted(glob.glob(str(root / pattern)))  # noqa: PTH207 (absolute patterns too)
         if not matched:
@@ -436,11 +457,18 @@ def _rule_alerts(
                             alerts[str(rule["alert"])] = max(
                                 alerts.get(str(rule["alert"]), 0.0), seconds
                             )
+                            if _marked_addition(rule):
+                                additions.add(str(rule["alert"]))
             except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as exc:
                 problems.append(
                     (("rules", i), f"expected a Prometheus rule file, {file} is not ({exc})")
                 )
-    return alerts
+    return alerts, frozenset(additions)
+
+
+def _marked_addition(rule: dict[str, Any]) -> bool:
+    marks = [(rule.get(part) or {}).get(ADDITION_MARK) for part in ("labels", "annotations")]
+    return any(str(mark).strip().lower() == "true" for mark in marks if mark is not None)
 
 
 def _production(

@@ -158,3 +158,50 @@ def test_without_scenario_files_the_run_covers_what_it_ran(
     assert 'data-coverage="Database outage simulation" data-status="passed"' in table
     assert 'data-coverage="RedisDown" data-status="not covered"' in table
     assert "7 of 11" not in table and "2 of 11 covered" in table
+
+
+ERRORS_SCENARIO = CACHE_SCENARIO.replace(
+    "alerts: [RedisDown, LowRedisHitRate]", "alerts: [RedisDown, HighUserErrorRate]"
+).replace("name: cache-failure", "name: users-errors")
+
+
+def test_an_alert_the_project_adds_is_a_row_of_its_own_marked_as_added(
+    scenarios: Path, bundled_project: Project
+) -> None:
+    assert bundled_project.playbook is not None
+    outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
+    assert outline.additions == ("HighUserErrorRate",)
+    (scenarios / "users-errors.yml").write_text(ERRORS_SCENARIO)
+    rows = playbook_coverage(scenarios, None, outline)
+    # After the playbook's own alerts, before its drills.
+    assert [(r.name, r.addition) for r in rows][6:9] == [
+        ("NetworkLatency", False),
+        ("HighUserErrorRate", True),
+        ("Database outage simulation", False),
+    ]
+    added = by_name(rows)["HighUserErrorRate"]
+    assert added.kind == "alert" and added.scenarios == ("users-errors",)
+    assert not any(r.addition for r in rows if r.name != "HighUserErrorRate")
+
+
+def test_an_addition_the_playbook_names_is_the_playbooks_alert() -> None:
+    from gameday.inputs.playbook import Playbook
+
+    playbook = Playbook(Path("playbook.md"), (), (), {"WebDown": 3})
+    outline = PlaybookOutline.of(playbook, ["WebDown", "CheckoutErrors"])
+    assert outline.additions == ("CheckoutErrors",)
+
+
+def test_the_page_marks_the_added_alert(
+    reports: Path, write_run: WriteRun, scenarios: Path, bundled_project: Project
+) -> None:
+    assert bundled_project.playbook is not None
+    outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
+    run_dir = write_run(journal_json("run-1"))
+    render_run(run_dir, scenarios_dir=scenarios, outline=outline)
+    table = (run_dir / "index.html").read_text().split('id="coverage"')[1]
+    row = table.split('data-coverage="HighUserErrorRate"')[1].split("</tr>")[0]
+    assert 'data-status="not covered" data-addition="true"' in row
+    assert ">added</span>" in row
+    assert "is not in the playbook" in table
+    assert table.count('data-addition="true"') == 1

@@ -2,8 +2,10 @@
 
 One row for every alert the project's playbook names and every one of its "Drill
 Scenarios" (a :class:`PlaybookOutline`), with the scenarios that exercise it and how each
-did the last time it ran. A row no scenario exercises is "not covered": the gap a game day
-should close. Without a playbook, the rows are the alerts and drills the scenarios name.
+did the last time it ran. The alerts the project adds to the playbook (rules marked
+``playbook_addition``) get rows of their own, marked as additions. A row no scenario
+exercises is "not covered": the gap a game day should close. Without a playbook, the
+rows are the alerts and drills the scenarios name.
 """
 
 from __future__ import annotations
@@ -36,14 +38,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlaybookOutline:
-    """What a playbook asks to be exercised: its alerts and its drills, in its order."""
+    """What a playbook asks to be exercised: its alerts and its drills, in its order; and
+    the alerts the project's rules add to it."""
 
     alerts: tuple[str, ...]
     drills: tuple[str, ...]
+    additions: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, playbook: Playbook) -> PlaybookOutline:
-        return cls(playbook.alerts, playbook.drills)
+    def of(cls, playbook: Playbook, additions: Iterable[str] = ()) -> PlaybookOutline:
+        return cls(
+            playbook.alerts,
+            playbook.drills,
+            tuple(a for a in sorted(additions) if a not in playbook.alerts),
+        )
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class CoverageRow:
     kind: Literal["alert", "drill"]
     name: str
     results: tuple[LastResult, ...]
+    addition: bool = False  # an alert the project adds, not one the playbook names
 
     @property
     def scenarios(self) -> tuple[str, ...]:
@@ -140,9 +149,9 @@ def coverage_rows(
     latest: Mapping[str, DrillRecord],
     outline: PlaybookOutline | None = None,
 ) -> list[CoverageRow]:
-    """A row per playbook alert, then per playbook drill; ``latest`` is each scenario's
-    newest recorded result. Without an ``outline``, the alerts and drills the exercises
-    name are the rows."""
+    """A row per playbook alert, then per alert the project adds to it, then per playbook
+    drill; ``latest`` is each scenario's newest recorded result. Without an ``outline``,
+    the alerts and drills the exercises name are the rows."""
     exercises = list(exercises)
     if outline is None:
         outline = PlaybookOutline(
@@ -150,13 +159,13 @@ def coverage_rows(
             tuple(dict.fromkeys(e.drill for e in exercises if e.drill)),
         )
     rows: list[CoverageRow] = []
-    for alert in outline.alerts:
+    for alert in (*outline.alerts, *outline.additions):
         results = tuple(
             _alert_result(e.scenario, alert, latest.get(e.scenario))
             for e in exercises
             if alert in e.alerts
         )
-        rows.append(CoverageRow("alert", alert, results))
+        rows.append(CoverageRow("alert", alert, results, alert in outline.additions))
     for drill in outline.drills:
         results = tuple(
             _drill_result(e.scenario, latest.get(e.scenario))
