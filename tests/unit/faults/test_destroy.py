@@ -101,7 +101,7 @@ def test_revert_recreates_the_service_and_restores_its_data(replica: FakeReplica
     destruction().revert(cast(Replica, replica))
     assert replica.journal == [
         "recreate postgres",
-        "run ['restore-newest-backup'] (restore postgres (restore-database))",
+        "run ['sh', '/opt/backup/restore.sh'] (restore postgres (restore-database))",
     ]
 
 
