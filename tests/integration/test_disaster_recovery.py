@@ -139,3 +139,13 @@ def test_a_killed_disaster_recovery_drill_is_reverted_by_the_next_run(
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_restore_that_finds_no_backup_says_why(replica: Replica) -> None:
+    from gameday.errors import ReplicaError
+
+    # The restore pointed at an empty directory: it refuses, says why, and changes nothing.
+    tasks_before = int(replica.exec("postgres", COUNT_TASKS))
+    with pytest.raises(ReplicaError, match="restore: no backup in /tmp"):
+        replica.exec("backup", ["env", "BACKUP_DIR=/tmp", "sh", "/opt/backup/restore.sh"])
+    assert int(replica.exec("postgres", COUNT_TASKS)) == tasks_before
