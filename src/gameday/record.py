@@ -213,6 +213,8 @@ class TargetsRecord(_Record):
     error_rate: Fraction = None
     availability: Fraction = None
     lost_writes: Count = None
+    rto_s: Seconds = None  # a disaster-recovery drill's objectives
+    rpo_s: Seconds = None
 
 
 class CheckRecord(_Record):
@@ -388,6 +390,10 @@ class DrillRecord(_Record):
     error_rate: Fraction = None
     availability: Fraction = None
     lost_writes: Count = None
+    # How far before the fault the lost acknowledged writes go back (the RPO achieved),
+    # and from the first to the last of them.
+    rpo_s: Seconds = None
+    lost_writes_span_s: Seconds = None
     noise: tuple[Item, ...] = ()
     requests: Count = None
     acknowledged_writes: Count = None

@@ -59,7 +59,8 @@ def test_every_bundled_scenario_passes_on_the_replica(
     assert record["name"] == scenario.name
     assert record["mttd_s"] is not None and record["mttd_s"] <= scenario.targets.mttd_s
     assert record["mttr_s"] is not None and record["mttr_s"] <= scenario.targets.mttr_s
-    assert record["lost_writes"] == 0
+    # Only a disaster-recovery drill may lose the writes since its last backup.
+    assert record["lost_writes"] <= scenario.targets.lost_writes
     assert record["acknowledged_writes"] > 0
     kinds = [e["kind"] for e in record["events"]]
     for kind in (

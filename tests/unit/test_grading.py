@@ -113,3 +113,47 @@ def test_a_scenario_can_make_unexpected_alerts_fail_the_drill(scenario: Scenario
     assert grade(strict, measured()).passed
     result = grade(strict, measured(noise=("RedisDown", "NetworkLatency")))
     assert result.reasons == ["unexpected alerts fired: RedisDown, NetworkLatency"]
+
+
+DISASTER_RECOVERY = Path(__file__).parents[2] / "scenarios" / "disaster-recovery.yml"
+
+
+def test_a_disaster_recovery_drill_grades_rto_and_rpo() -> None:
+    scenario = load_scenario(DISASTER_RECOVERY)
+    targets = scenario.targets
+    assert targets.rto_s is not None and targets.rpo_s is not None
+    result = grade(
+        scenario, measured(mttr_s=20.0, lost_writes=12, rpo_s=1.5, lost_writes_span_s=4.0)
+    )
+    checks = {c.id: c for c in result.checks}
+    assert checks["rto"].label == "RTO" and checks["rto"].passed
+    assert checks["rto"].measured == "20 s"
+    assert checks["rpo"].label == "RPO" and checks["rpo"].passed
+    assert checks["rpo"].measured == "1.5 s (12 lost over 4.0 s)"
+    assert checks["data"].passed  # 12 within the scenario's allowance
+
+
+def test_an_rpo_over_its_objective_fails_with_the_reason() -> None:
+    scenario = load_scenario(DISASTER_RECOVERY)
+    over = (scenario.targets.rpo_s or 0) + 4
+    result = grade(scenario, measured(mttr_s=20.0, lost_writes=30, rpo_s=over))
+    assert not result.passed
+    assert (
+        f"acknowledged writes lost back to {over:.0f} s before the fault, over the "
+        f"{scenario.targets.rpo_s:.1f} s RPO" in result.reasons
+    )
+
+
+def test_an_rto_over_its_objective_fails_and_a_recovery_that_never_came_says_why() -> None:
+    scenario = load_scenario(DISASTER_RECOVERY)
+    rto = scenario.targets.rto_s or 0
+    late = grade(scenario, measured(mttr_s=rto + 10, rpo_s=0.0))
+    assert f"RTO {rto + 10:.0f} s over the {rto:.0f} s objective" in late.reasons
+    never = grade(scenario, measured(mttr_s=None, rpo_s=0.0, steady_problems=("restore failed",)))
+    assert "service never back (restore failed)" in never.reasons
+
+
+def test_rto_and_rpo_are_graded_only_where_a_scenario_sets_them(scenario: Scenario) -> None:
+    result = grade(scenario, measured(rpo_s=100.0))
+    assert not {"rto", "rpo"} & {c.id for c in result.checks}
+    assert result.passed

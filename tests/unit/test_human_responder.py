@@ -155,3 +155,36 @@ def test_a_late_mark_fails_its_clock_when_graded(bundled_project: Project) -> No
     assert status_page.reason.startswith("status page posted after 7.")
     assert status_page.reason.endswith(" s, over its 3.0 s clock")
     assert status_page.reason in result.reasons
+
+
+def test_the_disaster_recovery_procedure_is_shown_as_commands(bundled_project: Project) -> None:
+    from dataclasses import replace
+
+    from gameday.infra.replica import Replica
+
+    real = Replica(bundled_project, run_id="20260101-000000-dr00")
+    replica = FakeReplica(bundled_project)
+    replica.compose = replace(real.compose, lease="fake-lease")  # type: ignore[assignment]
+    replica.run_id = real.run_id
+    scenario = load_scenario(REPO / "scenarios" / "disaster-recovery.yml")
+    recovery = scenario.recovery.model_copy(update={"responder": "human"})
+    screen = io.StringIO()
+    drill = Drill(
+        replica,  # type: ignore[arg-type]
+        scenario.model_copy(update={"recovery": recovery}),
+        Timeline(),
+        FakeWatch(),  # type: ignore[arg-type]
+        None,
+        utcnow(),
+        lambda _: None,
+        [],
+    )
+    HumanResponder(io.StringIO("q\n"), screen, time_box_s=5).respond(drill)
+    text = screen.getvalue()
+    # The section's own commands, then the recovery as the responder types it: recreate
+    # PostgreSQL with an empty volume, restore the newest backup, look at what came back.
+    assert "docker exec gameday-20260101-000000-dr00-backup-1 sh /opt/backup/restore.sh" in text
+    assert "# recreate_service postgres" in text
+    assert "--no-deps --force-recreate postgres" in text
+    assert text.index("# recreate_service postgres") < text.index("# command restore-database")
+    assert "newest backup finished" in text  # backup-status, a Database Outages command

@@ -470,3 +470,23 @@ def test_lost_writes_can_read_each_acknowledged_write_back(gateway: FakeGateway)
     gateway.fail_with = 503
     with pytest.raises(ReplicaError, match="HTTP 503"):
         lost(FakeReplica(url=gateway.url), check, [1])
+
+
+def test_a_write_found_gone_is_not_read_again(gateway: FakeGateway) -> None:
+    generator = generator_for(gateway.url, Load(rate_per_s=50))
+    generator.start()
+    try:
+        time.sleep(0.4)
+        gateway.tasks.clear()  # a restore from an older backup: these are lost for good
+        time.sleep(0.8)
+    finally:
+        report = generator.stop()
+    missing = [r for r in report.requests if r.error == "an acknowledged write was not found"]
+    assert missing
+    # Each lost task is found gone once (the data check counts it): no read of it is sent
+    # after the first answer that it is gone (reads already in flight may still miss).
+    gone_at: dict[object, datetime] = {}
+    for record in sorted(missing, key=lambda r: r.finished_at):
+        gone_at.setdefault(record.record_id, record.finished_at)
+    later = [r for r in report.requests if r.kind == "read-task" and r.record_id in gone_at]
+    assert all(r.at <= gone_at[r.record_id] for r in later)

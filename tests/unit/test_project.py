@@ -38,6 +38,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
         "alertmanager",
         "backend-1",
         "backend-2",
+        "backup",
         "blackbox",
         "gateway",
         "gateway-log-exporter",

@@ -561,14 +561,15 @@ def test_expected_alerts_must_be_the_playbook_sections() -> None:
 
 
 SERVICES = (
-    "alertmanager, backend-1, backend-2, blackbox, gateway, gateway-log-exporter, "
+    "alertmanager, backend-1, backend-2, backup, blackbox, gateway, gateway-log-exporter, "
     "nginx-exporter, postgres, "
     "postgres-exporter, prometheus, proxy, redis, redis-exporter"
 )
 COMMANDS = (
-    "backend-1-health, backend-2-health, cache-ping, cache-stats, database-ready, "
-    "database-sessions, flush-cache, gateway-config-test, gateway-misroute-writes, "
-    "gateway-restore-routes, reload-gateway, terminate-idle-sessions"
+    "backend-1-health, backend-2-health, backup-status, cache-ping, cache-stats, "
+    "database-ready, database-sessions, flush-cache, gateway-config-test, "
+    "gateway-misroute-writes, gateway-restore-routes, reload-gateway, "
+    "restore-database, tasks-restored, terminate-idle-sessions"
 )
 ALERTS = (
     "DatabaseDown, HighDatabaseConnections, HighResponseTime, HighUserErrorRate, "

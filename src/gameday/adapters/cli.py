@@ -403,6 +403,11 @@ def _summary_table(journal: Journal) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in journal.results:
+        recovery = [
+            f"{c.label} {c.measured} ({c.target})" for c in r.grade.checks if c.id in ("rto", "rpo")
+        ]
+        if recovery:  # a disaster-recovery drill: its objectives on a line of their own
+            lines.append(f"{r.scenario.name}: " + ", ".join(recovery))
         for why in r.grade.inconclusive:
             lines.append(f"{r.scenario.name}: INCONCLUSIVE: {why}")
         scopes = r.grade.failed_scopes()

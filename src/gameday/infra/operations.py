@@ -22,6 +22,7 @@ import docker.errors
 import yaml
 from docker.models.containers import Container
 from docker.models.networks import Network
+from docker.models.volumes import Volume
 
 from gameday.errors import FaultError, ReplicaError
 from gameday.infra import ownership
@@ -49,6 +50,7 @@ __all__ = [
     "running_project",
     "service_networks",
     "state_of",
+    "volumes_of",
 ]
 
 COMPOSE_TIMEOUT_S = 60.0
@@ -154,6 +156,22 @@ def network(replica: Replica, name: str) -> Network:
     if not found:
         raise FaultError(f"replica {replica.compose.name} has no network {name!r}")
     return found[0]
+
+
+def volumes_of(replica: Replica, names: Sequence[str]) -> list[Volume]:
+    """The run's Docker volumes that the compose file calls ``names`` (e.g. 'pgdata'):
+    only volumes of this replica's own compose project, found by their labels."""
+    found: list[Volume] = []
+    for name in names:
+        selector = [
+            f"{ownership.LABEL_RUN}={replica.run_id}",
+            f"{ownership.LABEL_MANAGED}=true",
+            f"com.docker.compose.project={replica.compose.name}",
+            f"com.docker.compose.volume={name}",
+        ]
+        with docker_errors(f"find volume {name!r}"):
+            found.extend(client().volumes.list(filters={"label": selector}))
+    return found
 
 
 def service_networks(config: Mapping[str, object], service: str) -> dict[str, list[str]]:

@@ -44,6 +44,7 @@ __all__ = [
     "ADDITION_MARK",
     "PROJECT_ENV",
     "PROJECT_FILE",
+    "BackupSpec",
     "ClockSpec",
     "Command",
     "DataCheck",
@@ -211,6 +212,16 @@ class ClockSpec(_StrictValues):
 ClockName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
+class BackupSpec(_StrictValues):
+    """Where the stack keeps the backups of a service's data: the service that takes them
+    and the named volume it keeps them on (never the protected service's own volume, which
+    a disaster takes with it, and never a host path, which outlives the replica)."""
+
+    service: Name  # the service that takes the backups
+    of: Name  # the service whose data they protect
+    volume: Name  # the named volume of the compose file they are kept on
+
+
 class ProxySpec(_Strict):
     """The Toxiproxy-compatible proxy that network faults go through."""
 
@@ -241,6 +252,7 @@ class ProjectSpec(_Strict):
         default_factory=dict
     )
     hooks: list[Hook] = Field(default_factory=list)
+    backups: BackupSpec | None = None
     proxy: ProxySpec | None = None
     # The team's production monitoring settings and the playbook's KPIs (docs/alerts.md).
     production: ProductionSpec | None = None
@@ -597,6 +609,10 @@ def _cross_check(project: Project) -> list[tuple[Location, str]]:
             )
     if spec.proxy is not None:
         service(("proxy", "service"), spec.proxy.service, publish=True)
+    if spec.backups is not None:
+        service(("backups", "service"), spec.backups.service)
+        service(("backups", "of"), spec.backups.of)
+        problems.extend(_backup_problems(spec.backups, project.topology))
     for name, clock in spec.clocks.items():
         if clock.after is not None and (clock.after not in spec.clocks or clock.after == name):
             others = listed(n for n in spec.clocks if n != name)
@@ -606,6 +622,49 @@ def _cross_check(project: Project) -> list[tuple[Location, str]]:
                     f"expected another clock ({others or 'none defined'}), got {clock.after!r}",
                 )
             )
+    return problems
+
+
+def _backup_problems(backups: BackupSpec, topology: Topology) -> list[tuple[Location, str]]:
+    """A backup location must be a named volume of the replica that the backup service
+    mounts and the protected service does not."""
+    where: Location = ("backups", "volume")
+    volume = backups.volume
+    if volume.startswith(("/", ".", "~", "$")):
+        return [
+            (
+                where,
+                f"expected a named volume of the compose file, got the host path {volume!r} "
+                "(backups on the host outlive the replica and are outside what gameday removes)",
+            )
+        ]
+    if volume not in topology.volumes:
+        return [
+            (
+                where,
+                "expected a named volume of the compose file "
+                f"({listed(topology.volumes) or 'it declares none'}), got {volume!r}",
+            )
+        ]
+    problems: list[tuple[Location, str]] = []
+    protected = topology.services.get(backups.of)
+    if protected is not None and volume in protected.named_volumes():
+        problems.append(
+            (
+                where,
+                f"expected a volume of the backups' own, but {volume!r} is {backups.of}'s own "
+                "data volume: a disaster that takes the data takes its backups with it",
+            )
+        )
+    taker = topology.services.get(backups.service)
+    if taker is not None and volume not in taker.named_volumes():
+        mounted = listed(taker.named_volumes()) or "none"
+        problems.append(
+            (
+                where,
+                f"expected a volume that {backups.service} mounts ({mounted}), got {volume!r}",
+            )
+        )
     return problems
 
 

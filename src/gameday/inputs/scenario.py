@@ -80,6 +80,16 @@ class ServiceFault(_Strict):
     service: Name
 
 
+class DestroyServiceFault(_Strict):
+    """A disaster: remove one service's container and the named volumes it mounts (its
+    data). Reverting recreates it through Compose with empty volumes, then runs the
+    project's ``restore`` command, if named, to put the data back from a backup."""
+
+    type: Literal["destroy_service"]
+    service: Name
+    restore: Name | None = None
+
+
 class PartitionFault(_Strict):
     """Cut ``services`` off a Docker network of the replica (``docker network disconnect``)."""
 
@@ -175,6 +185,7 @@ class BadDeployFault(_Strict):
 
 FaultSpec = Annotated[
     ServiceFault
+    | DestroyServiceFault
     | PartitionFault
     | LinkToxicFault
     | LinkDownFault
@@ -195,9 +206,10 @@ class ServiceStep(_Strict):
 
 
 class RollbackStep(_Strict):
-    """Recreate a service from its compose definition alone (the previous release)."""
+    """Recreate a service from its compose definition alone: the previous release
+    (``rollback``), or a destroyed service with empty volumes (``recreate_service``)."""
 
-    action: Literal["rollback"]
+    action: Literal["rollback", "recreate_service"]
     service: Name
 
 
@@ -285,6 +297,11 @@ class Targets(_Strict):
     error_rate: Fraction = 0.01
     availability: Fraction | None = None
     lost_writes: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+    # A disaster-recovery drill's recovery time objective (graded on the MTTR: fault to
+    # service back) and recovery point objective (how far before the fault the lost
+    # acknowledged writes go back); each graded only when set.
+    rto_s: Seconds | None = None
+    rpo_s: Annotated[float, Field(ge=0, le=86_400)] | None = None
 
 
 class ProductionOverride(_Strict):
@@ -432,6 +449,20 @@ def _against_project(scenario: Scenario, project: Project) -> list[tuple[Locatio
                     project.fault_targets("service"),
                     "a service this project lets faults target",
                 )
+            case DestroyServiceFault():
+                one_of(
+                    (*at, "service"),
+                    fault.service,
+                    project.fault_targets("service"),
+                    "a service this project lets faults target",
+                )
+                if fault.restore is not None:
+                    one_of(
+                        (*at, "restore"),
+                        fault.restore,
+                        commands,
+                        "a command of the project's commands:",
+                    )
             case PartitionFault():
                 for j, service in enumerate(fault.services):
                     one_of(

@@ -1,5 +1,6 @@
 """What a compose file says, read without Docker: its services, the networks each is on,
-the container ports each publishes, and the ``GAMEDAY_PORT_*`` variables it reads.
+the container ports each publishes, the volumes each mounts, the named volumes it declares
+and the ``GAMEDAY_PORT_*`` variables it reads.
 
 Validation (``gameday validate``, the scenario loader) needs this on a machine that may
 have no Docker at all; at run time ``docker compose config`` checks the whole file.
@@ -17,9 +18,18 @@ import yaml
 
 from gameday.errors import ProjectError
 
-__all__ = ["PORT_VARIABLE", "ServiceInfo", "Topology", "read_topology"]
+__all__ = ["PORT_VARIABLE", "Mount", "ServiceInfo", "Topology", "read_topology"]
 
 PORT_VARIABLE = re.compile(r"\$\{?(GAMEDAY_PORT_[A-Z0-9_]+)")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One entry of a service's ``volumes:``: a named volume, a host path or a tmpfs."""
+
+    source: str  # the volume's name or the host path ('' for an anonymous volume)
+    target: str  # the path in the container
+    kind: str  # 'volume', 'bind' or 'tmpfs'
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,11 @@ class ServiceInfo:
     networks: frozenset[str]
     ports: tuple[int, ...]  # the container ports it publishes, in the file's order
     environment: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[Mount, ...] = ()
+
+    def named_volumes(self) -> tuple[str, ...]:
+        """The named volumes it mounts, in the file's order."""
+        return tuple(m.source for m in self.mounts if m.kind == "volume" and m.source)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,7 @@ class Topology:
 
     services: dict[str, ServiceInfo]
     port_variables: tuple[str, ...]
+    volumes: frozenset[str] = frozenset()  # the top-level named volumes
 
     def networks(self) -> frozenset[str]:
         return frozenset(n for s in self.services.values() for n in s.networks)
@@ -51,20 +67,25 @@ def read_topology(files: list[Path]) -> Topology:
     ``docker compose -f a -f b`` merges them), without Docker. Follows ``include``."""
     services: dict[str, dict[str, Any]] = {}
     variables: list[str] = []
+    volumes: set[str] = set()
     for file in files:
-        for name, spec, text in _compose_services(file, depth=0):
+        for name, spec, text, declared in _compose_services(file, depth=0):
             merged = services.setdefault(name, {})
-            for key in ("networks", "ports", "environment"):
+            for key in ("networks", "ports", "environment", "volumes"):
                 if key in spec:
                     merged[key] = spec[key]
             variables.extend(PORT_VARIABLE.findall(text))
+            volumes.update(declared)
     return Topology(
         services={name: _service_info(name, spec) for name, spec in services.items()},
         port_variables=tuple(dict.fromkeys(variables)),
+        volumes=frozenset(volumes),
     )
 
 
-def _compose_services(file: Path, depth: int) -> Iterator[tuple[str, dict[str, Any], str]]:
+def _compose_services(
+    file: Path, depth: int
+) -> Iterator[tuple[str, dict[str, Any], str, frozenset[str]]]:
     if depth > 8:
         raise ProjectError(f"{file}: compose includes nest deeper than 8 levels")
     try:
@@ -89,8 +110,10 @@ def _compose_services(file: Path, depth: int) -> Iterator[tuple[str, dict[str, A
     services = document.get("services") or {}
     if not isinstance(services, dict):
         raise ProjectError(f"{file}: field 'services': expected a mapping of services")
+    declared = document.get("volumes")
+    volumes = frozenset(str(v) for v in declared) if isinstance(declared, dict) else frozenset()
     for name, spec in services.items():
-        yield str(name), spec if isinstance(spec, dict) else {}, text
+        yield str(name), spec if isinstance(spec, dict) else {}, text, volumes
 
 
 def _service_info(name: str, spec: dict[str, Any]) -> ServiceInfo:
@@ -108,4 +131,22 @@ def _service_info(name: str, spec: dict[str, Any]) -> ServiceInfo:
     environment = spec.get("environment") or {}
     if isinstance(environment, list):
         environment = dict(str(e).partition("=")[::2] for e in environment)
-    return ServiceInfo(names, tuple(ports), {str(k): str(v) for k, v in environment.items()})
+    mounts = tuple(_mount(entry) for entry in spec.get("volumes") or [])
+    return ServiceInfo(
+        names, tuple(ports), {str(k): str(v) for k, v in environment.items()}, mounts
+    )
+
+
+def _mount(entry: object) -> Mount:
+    """A ``volumes:`` entry in its short (``source:target[:mode]``) or long form."""
+    if isinstance(entry, dict):
+        source, target = str(entry.get("source") or ""), str(entry.get("target") or "")
+        kind = str(entry.get("type") or "volume")
+        return Mount(source, target, kind)
+    parts = str(entry).split(":")
+    if len(parts) == 1:
+        return Mount("", parts[0], "volume")  # an anonymous volume
+    source, target = parts[0], parts[1]
+    # Compose reads a source that starts like a path as a host path, else as a volume.
+    kind = "bind" if source.startswith(("/", ".", "~", "$")) else "volume"
+    return Mount(source, target, kind)

@@ -78,6 +78,10 @@ class Measurements:
     host: HostRecord | None = None
     # The project's communication and escalation clocks as the responders marked them.
     clocks: tuple[ClockReading, ...] = ()
+    # The time the lost acknowledged writes cover (gameday.stages.data_loss): how long
+    # before the fault the oldest was acknowledged (the RPO achieved), and first to last.
+    rpo_s: float | None = None
+    lost_writes_span_s: float | None = None
 
     @property
     def mttd_s(self) -> float | None:
@@ -330,6 +334,55 @@ def _data(scenario: Scenario, m: Measurements) -> list[Check]:
     ]
 
 
+def _rto(scenario: Scenario, m: Measurements) -> list[Check]:
+    """A disaster-recovery drill's RTO: the MTTR (fault to service back) against the
+    recovery time objective, when the scenario sets one."""
+    objective = scenario.targets.rto_s
+    if objective is None:
+        return []
+    target = f"≤ {_seconds(objective)}"
+    if m.mttr_s is None:
+        why = "; ".join(m.steady_problems) or "no recovery was observed"
+        return [_check("rto", "RTO", False, "never", target, f"service never back ({why})")]
+    ok = m.mttr_s <= objective
+    reason = "" if ok else f"RTO {_seconds(m.mttr_s)} over the {_seconds(objective)} objective"
+    return [_check("rto", "RTO", ok, _seconds(m.mttr_s), target, reason, objective)]
+
+
+def _rpo(scenario: Scenario, m: Measurements) -> list[Check]:
+    """A disaster-recovery drill's RPO: how far before the fault the lost acknowledged
+    writes go back, against the recovery point objective, when the scenario sets one."""
+    objective = scenario.targets.rpo_s
+    if objective is None or not m.data_checked:
+        return []
+    target = f"≤ {_seconds(objective)}"
+    if m.rpo_s is None:
+        return [
+            _check(
+                "rpo",
+                "RPO",
+                False,
+                "unknown",
+                target,
+                "the lost writes' acknowledgement times are unknown",
+                objective,
+            )
+        ]
+    ok = m.rpo_s <= objective
+    measured = _seconds(m.rpo_s)
+    if m.lost_writes_span_s is not None:
+        measured += f" ({m.lost_writes} lost over {_seconds(m.lost_writes_span_s)})"
+    reason = (
+        ""
+        if ok
+        else (
+            f"acknowledged writes lost back to {_seconds(m.rpo_s)} before the fault, over the "
+            f"{_seconds(objective)} RPO"
+        )
+    )
+    return [_check("rpo", "RPO", ok, measured, target, reason, objective)]
+
+
 def _noise(scenario: Scenario, m: Measurements) -> list[Check]:
     # By default noise is a finding, not a broken playbook; a scenario can make it fail.
     measured = ", ".join(m.noise) or "none"
@@ -558,6 +611,8 @@ CHECKS: tuple[Callable[[Scenario, Measurements], list[Check]], ...] = (
     _errors,
     _availability,
     _data,
+    _rto,
+    _rpo,
     _noise,
     _silent,
 )

@@ -63,6 +63,8 @@ STOP_GRACE_S = 0.5
 # A client loop this far behind its schedule (a paused process) restarts the schedule rather
 # than sending the backlog as one burst that the service never saw in production.
 MAX_LAG_S = 1.0
+# What a read of an acknowledged write that the stack no longer has fails with.
+WRITE_NOT_FOUND = "an acknowledged write was not found"
 # Ids go into a URL path and a command line: only plain ones, which need no quoting there.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
@@ -275,6 +277,10 @@ class LoadGenerator:
         self._records: list[RequestRecord] = []
         self._finished_mono: list[float] = []  # parallel to _records, in finishing order
         self._acknowledged: list[RecordId] = []
+        # The acknowledged ids reads choose from: a write found gone once is lost (the
+        # data check counts it) and is not read again, as a user stops opening a task that
+        # is not there; else the error rate of a drill that loses data never settles.
+        self._readable: list[RecordId] = []
         self._armed = False
         self._first_failure_seen = False
         self._scheduled = 0
@@ -388,11 +394,11 @@ class LoadGenerator:
 
     def _choose(self) -> tuple[LoadRequest, RecordId | None]:
         with self._lock:
-            known = len(self._acknowledged)
+            known = len(self._readable)
             request = self._rng.choices(self._requests, [r.weight for r in self._requests])[0]
             if request.needs_id:
                 if known:
-                    return request, self._acknowledged[self._rng.randrange(known)]
+                    return request, self._readable[self._rng.randrange(known)]
                 request = self._rng.choices(self._fresh, [r.weight for r in self._fresh])[0]
         return request, None
 
@@ -436,6 +442,9 @@ class LoadGenerator:
             self._finished_mono.append(time.monotonic())
             if record.acknowledged and record.record_id is not None:
                 self._acknowledged.append(record.record_id)
+                self._readable.append(record.record_id)
+            elif record.error == WRITE_NOT_FOUND and record.record_id in self._readable:
+                self._readable.remove(record.record_id)
             if record.failed and self._armed and not self._first_failure_seen:
                 self._first_failure_seen = report_failure = True
         if report_failure:
@@ -454,7 +463,7 @@ def _judge(
     status = response.status_code
     if status not in request.success:
         if record_id is not None and status == 404:
-            return record_id, "an acknowledged write was not found"
+            return record_id, WRITE_NOT_FOUND
         return record_id, f"HTTP {status}"
     if request.returns_id is None:
         return record_id, ""

@@ -111,6 +111,9 @@ def _perform(step: RecoveryStep, replica: Replica) -> str:
             with docker_errors(f"unpause {step.service}"):
                 container.unpause()
             return f"unpaused {step.service}"
+        case RollbackStep(action="recreate_service"):
+            rollback(replica, step.service)
+            return f"recreated {step.service} from the compose file (missing volumes empty)"
         case RollbackStep():
             rollback(replica, step.service)
             return f"recreated {step.service} from the compose file (the previous release)"

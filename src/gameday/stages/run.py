@@ -28,6 +28,7 @@ from gameday.inputs.scenario import Scenario
 from gameday.record import AlertSpan, AlertTiming, DetectionGap, HostRecord
 from gameday.stages import production, steady_state
 from gameday.stages.clocks import read_clocks, resolve_clocks
+from gameday.stages.data_loss import data_loss
 from gameday.stages.detection import (
     AlertObservation,
     AlertWatch,
@@ -415,8 +416,11 @@ class DrillSession:
             projected_mttr,
         )
         outside = _outside_incident(load, self.injected_at, self.steady_at)
+        loss = data_loss(load.requests, self._lost, self.injected_at)
         measurements = dataclasses.replace(
             measurements,
+            rpo_s=loss.rpo_s,
+            lost_writes_span_s=loss.span_s,
             timings=timings,
             production_mttr_s=projected_mttr,
             error_budget=budget,

@@ -16,6 +16,7 @@ from gameday.stages.faults.base import Fault
 from gameday.stages.faults.command import CommandRun
 from gameday.stages.faults.connections import ConnectionExhaustion
 from gameday.stages.faults.deploy import BadDeploy
+from gameday.stages.faults.destroy import ServiceDestruction
 from gameday.stages.faults.link import LinkDown, LinkToxic
 from gameday.stages.faults.partition import Partition
 from gameday.stages.faults.service import ServiceDisruption
@@ -27,6 +28,7 @@ FAULT_TYPES: dict[type[Any], Callable[[Any], Fault]] = {
     fault.spec_type: fault
     for fault in (
         ServiceDisruption,
+        ServiceDestruction,
         Partition,
         LinkToxic,
         LinkDown,
