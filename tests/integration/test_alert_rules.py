@@ -7,6 +7,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from gameday import __version__
 from gameday.inputs.project import Project
@@ -62,3 +63,19 @@ def test_every_alert_the_playbook_names_has_a_rule_and_a_firing_test(
     for alert in bundled_project.playbook.alerts:
         assert f"alert: {alert}\n" in rules, f"no rule for {alert}"
         assert f"alertname: {alert}\n" in tests, f"no firing test for {alert}"
+
+
+def test_the_payment_rules_are_valid_and_marked_as_additions() -> None:
+    code, output = promtool("check", "rules", "/rules/payment-alerts.yml")
+    assert code == 0, output
+    assert "SUCCESS: 2 rules found" in output
+    groups = yaml.safe_load((RULES / "payment-alerts.yml").read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert {r["alert"] for r in rules} == {"PaymentProviderDown", "PaymentQueueBacklog"}
+    assert all(r["labels"]["playbook_addition"] == "true" for r in rules)
+
+
+def test_the_payment_alerts_pass_their_promtool_unit_tests() -> None:
+    code, output = promtool("test", "rules", "/tests/payment-alerts.test.yml")
+    assert code == 0, output
+    assert "SUCCESS" in output
