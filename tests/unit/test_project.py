@@ -41,6 +41,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
         "blackbox",
         "gateway",
         "nginx-exporter",
+        "payment-provider-standin",
         "postgres",
         "postgres-exporter",
         "prometheus",
@@ -66,6 +67,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
     }
     assert project.topology.services["gateway"].networks == {"app"}
     assert project.topology.services["postgres"].networks == {"data"}
+    assert project.topology.services["payment-provider-standin"].networks == {"payments"}
 
 
 def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
@@ -81,6 +83,9 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "LowRedisHitRate": 3.0,
         "HighResponseTime": 3.0,
         "NetworkLatency": 3.0,
+        # gameday's additions to the playbook (payment-alerts.yml).
+        "PaymentProviderDown": 2.0,
+        "PaymentQueueBacklog": 5.0,
     }
     assert project.playbook is not None
     assert [s.group for s in project.playbook.sections] == [
@@ -89,7 +94,10 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "Cache Outages",
         "Network Issues",
     ]
-    assert set(project.playbook.alerts) == set(project.alerts)
+    assert set(project.playbook.alerts) == set(project.alerts) - {
+        "PaymentProviderDown",
+        "PaymentQueueBacklog",
+    }
     assert project.playbook.drills == (
         "Database outage simulation",
         "Network partition testing",
@@ -101,6 +109,7 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "backend-1-redis",
         "backend-2-postgres",
         "backend-2-redis",
+        "backend-to-payments",
     }
 
 
@@ -116,7 +125,7 @@ def test_the_bundled_projects_own_fields(bundled_project: Project) -> None:
     assert project.fault_targets("deploy") == {"backend-1", "backend-2"}
     assert "prometheus" not in project.fault_targets("service")
     assert project.spec.load is not None and project.spec.load.target == "gateway"
-    assert [r.name for r in project.spec.load.requests] == ["create-task", "read-task"]
+    assert [r.name for r in project.spec.load.requests] == ["create-task", "read-task", "pay-task"]
     assert [c.service for c in project.hooks_after("backend-2")] == ["gateway"]
     assert project.hooks_after("postgres") == []
     cache = [name for name, _ in project.commands_for("Cache Outages")]
