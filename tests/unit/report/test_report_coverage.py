@@ -170,18 +170,21 @@ def test_an_alert_the_project_adds_is_a_row_of_its_own_marked_as_added(
 ) -> None:
     assert bundled_project.playbook is not None
     outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
-    assert outline.additions == ("HighUserErrorRate",)
+    added_alerts = ("HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog")
+    assert outline.additions == added_alerts
     (scenarios / "users-errors.yml").write_text(ERRORS_SCENARIO)
     rows = playbook_coverage(scenarios, None, outline)
     # After the playbook's own alerts, before its drills.
-    assert [(r.name, r.addition) for r in rows][6:9] == [
+    assert [(r.name, r.addition) for r in rows][6:11] == [
         ("NetworkLatency", False),
         ("HighUserErrorRate", True),
+        ("PaymentProviderDown", True),
+        ("PaymentQueueBacklog", True),
         ("Database outage simulation", False),
     ]
     added = by_name(rows)["HighUserErrorRate"]
     assert added.kind == "alert" and added.scenarios == ("users-errors",)
-    assert not any(r.addition for r in rows if r.name != "HighUserErrorRate")
+    assert not any(r.addition for r in rows if r.name not in added_alerts)
 
 
 def test_an_addition_the_playbook_names_is_the_playbooks_alert() -> None:
@@ -201,7 +204,7 @@ def test_the_page_marks_the_added_alert(
     render_run(run_dir, scenarios_dir=scenarios, outline=outline)
     table = (run_dir / "index.html").read_text().split('id="coverage"')[1]
     row = table.split('data-coverage="HighUserErrorRate"')[1].split("</tr>")[0]
-    assert 'data-status="not covered" data-addition="true"' in row
+    assert table.count('data-addition="true"') == 3  # the users' errors and the payments
     assert ">added</span>" in row
     assert "is not in the playbook" in table
     assert table.count('data-addition="true"') == 1
