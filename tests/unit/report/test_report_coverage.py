@@ -204,7 +204,7 @@ def test_the_page_marks_the_added_alert(
     render_run(run_dir, scenarios_dir=scenarios, outline=outline)
     table = (run_dir / "index.html").read_text().split('id="coverage"')[1]
     row = table.split('data-coverage="HighUserErrorRate"')[1].split("</tr>")[0]
-    assert table.count('data-addition="true"') == 3  # the users' errors and the payments
+    assert 'data-status="not covered" data-addition="true"' in row
     assert ">added</span>" in row
     assert "is not in the playbook" in table
-    assert table.count('data-addition="true"') == 1
+    assert table.count('data-addition="true"') == 3  # the users' errors and the payments
