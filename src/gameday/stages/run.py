@@ -320,12 +320,14 @@ class DrillSession:
             if episode is None or episode.firing_at is None:
                 onsets[alert] = None
                 continue
+            # Up to a second past firing: the query's steps may all fall just before the
+            # sample that an evaluation saw (alert_timing keeps it no later than pending).
             onsets[alert] = symptom_onset(
                 self.replica.prometheus_url(),
                 detection.queries.get(alert, ()),
                 episode.labels,
                 injected_at,
-                episode.pending_at or episode.firing_at,
+                episode.firing_at + timedelta(seconds=1),
             )
         return onsets
 
