@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 # Past this share of time with tasks waiting for a CPU (Linux PSI, averaged over the
-# drill), the host, not the system, may have decided a failure.
-CPU_PRESSURE_LIMIT = 0.5
+# drill), the host, not the system, may have decided a failure. Measured on the 2-core
+# reference machine: the bundled replica's own drills run at 54-65% on a quiet host, and
+# at 90-93% beside stress-ng on both cores (or other drills at once).
+CPU_PRESSURE_LIMIT = 0.85
 # CPUs this busy over the whole drill leave the system no headroom (and are the sign where
 # the kernel has no pressure figures).
 CPU_BUSY_LIMIT = 0.95
