@@ -4,6 +4,9 @@ inconclusive on such a host instead of blaming the playbook.
 
 This is the real measurement the grade's rule stands on: the host record of each drill
 says how busy the machine was, from Linux's own figures.
+
+(Named to run after the other drills: its session replica must not sit beside the tests
+that bring up replicas of their own.)
 """
 
 from __future__ import annotations
