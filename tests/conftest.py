@@ -4,6 +4,10 @@ Tests marked ``docker`` fail (they do not skip) when no engine answers: in CI a 
 skip would hide a broken set-up. Run `make unit` (``-m "not docker"``) for the fast loop.
 
 ``bundled_project`` is the project of the bundled example (the repository's gameday.yml).
+
+Tests that drill the session's shared replica (the ``replica`` fixture) run last: once it
+is up it stays up, and on a 2-core machine an idle replica beside a test that brings up
+a replica of its own saturates the CPUs, which makes that test's drills inconclusive.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_PROJECT_FILE = REPO / "gameday.yml"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def shares_the_replica(item: pytest.Item) -> bool:
+        return "replica" in getattr(item, "fixturenames", ())
+
+    items[:] = [i for i in items if not shares_the_replica(i)] + [
+        i for i in items if shares_the_replica(i)
+    ]
 
 
 @pytest.fixture(scope="session")
