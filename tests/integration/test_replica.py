@@ -79,7 +79,7 @@ def test_every_prometheus_target_is_up(replica: Replica) -> None:
     targets = httpx.get(f"{replica.endpoint('prometheus').url}/api/v1/targets").json()
     active = targets["data"]["activeTargets"]
     jobs = {t["labels"]["job"] for t in active}
-    assert jobs == {"backend", "postgres", "redis", "nginx", "blackbox-http"}
+    assert jobs == {"backend", "postgres", "redis", "nginx", "gateway", "blackbox-http"}
     assert [t["labels"]["instance"] for t in active if t["health"] != "up"] == []
 
 
@@ -100,7 +100,8 @@ def test_only_loopback_ports_are_published(replica: Replica) -> None:
 
 def test_every_part_of_the_replica_carries_gameday_labels(replica: Replica) -> None:
     resources = ownership.find_runs()[replica.run_id]
-    assert len(resources.containers) == 12
-    assert len(resources.networks) == 2
-    assert len(resources.volumes) == 1
+    topology = replica.project.topology
+    assert len(resources.containers) == len(topology.services) == 15
+    assert len(resources.networks) == 3  # app, data and the payment stand-in's
+    assert len(resources.volumes) == 3  # the database's, the gateway's log, the backups
     assert ownership.lease_is_alive(resources.lease)
