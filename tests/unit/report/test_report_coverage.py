@@ -170,21 +170,18 @@ def test_an_alert_the_project_adds_is_a_row_of_its_own_marked_as_added(
 ) -> None:
     assert bundled_project.playbook is not None
     outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
-    added_alerts = ("HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog")
-    assert outline.additions == added_alerts
+    assert outline.additions == ("HighUserErrorRate",)
     (scenarios / "users-errors.yml").write_text(ERRORS_SCENARIO)
     rows = playbook_coverage(scenarios, None, outline)
     # After the playbook's own alerts, before its drills.
-    assert [(r.name, r.addition) for r in rows][6:11] == [
+    assert [(r.name, r.addition) for r in rows][6:9] == [
         ("NetworkLatency", False),
         ("HighUserErrorRate", True),
-        ("PaymentProviderDown", True),
-        ("PaymentQueueBacklog", True),
         ("Database outage simulation", False),
     ]
     added = by_name(rows)["HighUserErrorRate"]
     assert added.kind == "alert" and added.scenarios == ("users-errors",)
-    assert not any(r.addition for r in rows if r.name not in added_alerts)
+    assert not any(r.addition for r in rows if r.name != "HighUserErrorRate")
 
 
 def test_an_addition_the_playbook_names_is_the_playbooks_alert() -> None:
