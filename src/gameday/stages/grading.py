@@ -10,7 +10,7 @@ budgets** (drill-sized numbers measured on this replica, a guard against the pla
 getting worse) and the playbook's **KPIs** (the project's ``objectives``: MTTD 5 min,
 MTTR 1 h...), judged on what they mean in production: detection and recovery as
 projected with production's monitoring settings, latency and errors in the steady state
-around the incident, availability as the share of the error budget the incident burns.
+before the fault, availability as the share of the error budget the incident burns.
 
 A verdict is a measurement of the system only when the host could keep up: a drill whose
 load fell behind its schedule is **inconclusive**, and so is one that failed on a host
@@ -75,7 +75,7 @@ class Measurements:
     production_mttr_s: tuple[float, float] | None = None
     error_budget: ErrorBudget | None = None
     gaps: tuple[DetectionGap, ...] = ()
-    steady_p95_ms: float | None = None  # requests outside the incident (before and after)
+    steady_p95_ms: float | None = None  # requests of the steady state before the fault
     steady_error_rate: float | None = None
     host: HostRecord | None = None
     # The project's communication and escalation clocks as the responders marked them.
@@ -452,7 +452,7 @@ def _kpi_checks(
                 ok,
                 f"{m.steady_p95_ms:.0f} ms",
                 f"< {target:.0f} ms",
-                f"p95 latency outside the incident {m.steady_p95_ms:.0f} ms, over the "
+                f"p95 latency in the steady state {m.steady_p95_ms:.0f} ms, over the "
                 f"playbook's {target:.0f} ms",
                 target,
             )
@@ -467,7 +467,7 @@ def _kpi_checks(
                 ok,
                 f"{m.steady_error_rate:.2%}",
                 f"< {target:.0%}",
-                f"error rate outside the incident {m.steady_error_rate:.2%}, over the "
+                f"error rate in the steady state {m.steady_error_rate:.2%}, over the "
                 f"playbook's {target:.0%}",
                 target,
             )

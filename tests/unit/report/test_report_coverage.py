@@ -204,4 +204,4 @@ def test_the_page_marks_the_added_alert(
     assert 'data-status="not covered" data-addition="true"' in row
     assert ">added</span>" in row
     assert "is not in the playbook" in table
-    assert table.count('data-addition="true"') == 3  # the users' errors and the payments
+    assert table.count('data-addition="true"') == 1
