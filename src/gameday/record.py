@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -52,6 +52,7 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "TargetsRecord",
+    "failed_scopes",
     "parse_record",
 ]
 
@@ -246,6 +247,16 @@ class CheckRecord(_Record):
     def verdict(self) -> bool | None:
         """True passed, False failed, None not applicable."""
         return self.passed if self.applicable else None
+
+
+# The kinds of target a failed check can belong to, in the order a summary names them.
+SCOPE_NAMES = {"kpi": "KPIs", "budget": "regression budgets"}
+
+
+def failed_scopes(checks: Iterable[CheckRecord]) -> tuple[str, ...]:
+    """Which kinds of target failed ("KPIs", "regression budgets"), for a summary."""
+    failed = {c.scope for c in checks if c.applicable and not c.passed}
+    return tuple(name for scope, name in SCOPE_NAMES.items() if scope in failed)
 
 
 class EventRecord(_Record):

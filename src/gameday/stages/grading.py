@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 
 from gameday.inputs.monitoring import ObjectivesSpec
 from gameday.inputs.scenario import Scenario
-from gameday.record import AlertTiming, CheckRecord, DetectionGap, ErrorBudget, HostRecord
+from gameday.record import (
+    AlertTiming,
+    CheckRecord,
+    DetectionGap,
+    ErrorBudget,
+    HostRecord,
+    failed_scopes,
+)
 from gameday.stages.clocks import ClockReading, judge, not_applicable
 from gameday.units import range_text, span_text
 
@@ -127,9 +134,7 @@ class Grade:
 
     def failed_scopes(self) -> list[str]:
         """Which kinds of target failed: "KPIs", "regression budgets" (in that order)."""
-        failed = {c.scope for c in self.checks if c.applicable and not c.passed}
-        names = {"kpi": "KPIs", "budget": "regression budgets"}
-        return [names[s] for s in ("kpi", "budget") if s in failed]
+        return list(failed_scopes(self.checks))
 
 
 def _check(

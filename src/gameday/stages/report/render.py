@@ -19,7 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from gameday.record import JOURNAL_FILE, AlertTiming, CheckRecord
+from gameday.record import JOURNAL_FILE, AlertTiming, CheckRecord, failed_scopes
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
 from gameday.stages.report.coverage import Exercise as CoverageExercise
@@ -282,7 +282,7 @@ def drill_view(run: Run, drill: Drill) -> DrillView:
         mttd_objective_s=objective,
         mttd_rows=mttd_rows,
         production_mttd=_slowest_production(mttd_rows),
-        failed_scopes=_failed_scopes(drill.checks),
+        failed_scopes=failed_scopes(drill.checks),
         kpi_checks=tuple(c for c in drill.checks if c.scope == "kpi"),
         budget_checks=tuple(c for c in drill.checks if c.scope != "kpi"),
         timeline=timeline,
@@ -486,12 +486,6 @@ def _slowest_production(rows: Sequence[MttdRow]) -> tuple[float, float] | None:
         return None
     known = [r for r in ranges if r is not None]
     return max(r[0] for r in known), max(r[1] for r in known)
-
-
-def _failed_scopes(checks: Sequence[CheckRecord]) -> tuple[str, ...]:
-    failed = {c.scope for c in checks if c.applicable and not c.passed}
-    names = {"kpi": "KPIs", "budget": "regression budgets"}
-    return tuple(names[s] for s in ("kpi", "budget") if s in failed)
 
 
 def _failed_requests(drill: Drill) -> int | None:
