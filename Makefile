@@ -39,6 +39,7 @@ bench:
 	$(BIN)/python benchmarks/bench_gameday.py
 	$(BIN)/python benchmarks/bench_capacity.py
 	$(BIN)/python benchmarks/bench_verdicts.py
+	$(BIN)/python benchmarks/bench_campaign.py
 
 clean:
 	-$(BIN)/gameday cleanup

@@ -41,6 +41,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "AlertSpan",
     "AlertTiming",
+    "CampaignFaultRecord",
+    "CampaignRecord",
     "CheckRecord",
     "DetectionGap",
     "DrillRecord",
@@ -48,11 +50,19 @@ __all__ = [
     "EventRecord",
     "HostRecord",
     "LoadPoint",
+    "PlannedRecord",
     "PlaybookRef",
     "RunRecord",
+    "ScheduleRecord",
+    "ShrinkAttempt",
+    "ShrinkRecord",
     "StepRecord",
     "TargetsRecord",
+    "ViolationRecord",
+    "WavePlanRecord",
+    "WaveRecord",
     "failed_scopes",
+    "parse_campaign",
     "parse_record",
 ]
 
@@ -646,3 +656,131 @@ def _check_from_version_1(check: object) -> object:
     else:
         out["id"] = _V1_CHECK_IDS.get(name, re.sub(r"[^a-z0-9]+", "_", name.lower()))
     return out
+
+
+# -- campaigns ---------------------------------------------------------------------------
+# A campaign's journal (campaign.json) is its own record: many faults on one replica, the
+# invariants that held or broke, and the smallest schedule that still breaks one.
+
+
+class PlannedRecord(_Record):
+    """One planned fault of a wave, as the schedule file writes it."""
+
+    scenario: Name
+    start_s: Duration = 0.0
+    hold_s: Duration = 0.0
+    recovery: Text = "playbook"
+
+
+class WavePlanRecord(_Record):
+    faults: tuple[PlannedRecord, ...] = ()
+
+
+class ScheduleRecord(_Record):
+    seed: int | None = None
+    waves: tuple[WavePlanRecord, ...] = ()
+
+
+class CampaignFaultRecord(_Record):
+    """One fault as it ran: when it went in and out, and what its alerts did."""
+
+    wave: int
+    scenario: Name
+    title: Text = ""
+    faults: tuple[Item, ...] = ()  # the scenario's faults, described
+    planned_start_s: Duration = 0.0
+    hold_s: Duration = 0.0  # as held: the planned hold or the scenario's detection time
+    recovery: Text = "playbook"
+    injected_at: OptionalTime = None
+    recovery_at: OptionalTime = None  # recovery (the steps, or the revert) began
+    reverted_at: OptionalTime = None
+    budget_s: Seconds = None  # its expected alerts' time to fire
+    # alert -> seconds from injection to firing; None: not within the budget
+    detected_s: dict[Text, Seconds] = Field(default_factory=dict)
+    steps: tuple[StepRecord, ...] = ()
+
+
+class ViolationRecord(_Record):
+    """An invariant that broke: which, in which wave, for which fault and alert."""
+
+    invariant: Name  # detection, steady_state, silent_failure, lost_writes
+    wave: int
+    scenario: Text = ""
+    subject: Text = ""
+    detail: Text = ""
+    at: OptionalTime = None
+    inconclusive: bool = False  # the host, not the system, may be the cause
+
+    def signature(self) -> tuple[str, str, str]:
+        """What a shrunk schedule must break again to count as the same failure."""
+        return (self.invariant, self.scenario, self.subject)
+
+
+class WaveRecord(_Record):
+    index: int
+    started_at: Time
+    ended_at: Time
+    steady_at: OptionalTime = None
+    lost_writes: Count = None
+    host: HostRecord | None = None
+
+
+class ShrinkAttempt(_Record):
+    faults: tuple[Item, ...] = ()  # "wave 2: api-crash at 0 s", one per fault tried
+    outcome: Text = ""  # broke, held or inconclusive
+    seconds: Seconds = None
+
+
+class ShrinkRecord(_Record):
+    target: ViolationRecord
+    attempts: tuple[ShrinkAttempt, ...] = ()
+    minimal: ScheduleRecord | None = None
+    complete: bool = True  # False: stopped at the run limit (smaller may exist)
+    scenario_file: Text = ""  # the minimal schedule as a scenario a person reruns
+    schedule_file: Text = ""  # ... and as a schedule (exact timing) for --replay
+
+
+class CampaignRecord(_Record):
+    kind: Text = "campaign"
+    schema_version: int = SCHEMA_VERSION
+    gameday_version: Text = ""
+    project: Text = ""
+    run_id: Name
+    seed: int | None = None
+    verdict: Text = ""  # held, broken, inconclusive, not_run
+    started_at: Time
+    ended_at: Time
+    planned_s: Seconds = None
+    schedule: ScheduleRecord = Field(default_factory=ScheduleRecord)
+    faults: tuple[CampaignFaultRecord, ...] = ()
+    waves: tuple[WaveRecord, ...] = ()
+    violations: tuple[ViolationRecord, ...] = ()
+    alerts: tuple[AlertSpan, ...] = ()
+    load_series: tuple[LoadPoint, ...] = ()
+    events: tuple[EventRecord, ...] = ()
+    host: HostRecord | None = None
+    # Seconds of gameday's own work: injecting and reverting, invariant checks, lateness
+    # of the schedule's actions; and the campaign's wall time.
+    overhead_s: dict[Text, Duration] = Field(default_factory=dict)
+    requests: Count = None
+    acknowledged_writes: Count = None
+    lost_writes: Count = None
+    shrink: ShrinkRecord | None = None
+    notes: tuple[Item, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def parse_campaign(data: object, source: str) -> CampaignRecord:
+    """A campaign journal already loaded from JSON; ReportError naming the field if not."""
+    if not isinstance(data, dict) or data.get("kind") != "campaign":
+        raise ReportError(f'{source}: not a campaign journal (no "kind": "campaign")')
+    try:
+        return CampaignRecord.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(_explain(exc.errors()[0], source)) from None

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from gameday.infra.replica import Replica
     from gameday.inputs.project import Project
     from gameday.inputs.scenario import Scenario
+    from gameday.record import CampaignRecord
     from gameday.stages.journal import Journal
     from gameday.stages.run import Responder
 
@@ -492,6 +493,11 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
     # Warnings, not errors: the capacity was measured on some machine, maybe not this one.
     for warning in rate_warnings(project, scenarios):
         click.echo(f"warn  {warning}")
+    if not paths and scenarios:  # the campaign draws from the project's scenarios
+        from gameday.stages.campaign.schedule import fault_pool
+
+        pool = fault_pool(project, scenarios)
+        click.echo(f"ok  campaign  (draws from {len(pool)} scenarios: {', '.join(pool)})")
     click.echo(f"{len(scenarios)} scenarios valid")
 
 
@@ -604,6 +610,122 @@ def capacity(
                 f"(measured {condition.measured_at:%Y-%m-%d %H:%M})"
             )
     click.echo(f"\ncapacity file: {path}")
+
+
+@cli.command()
+@project_option
+@click.option(
+    "--duration",
+    help="How long to draw waves for, as a Prometheus duration (10m, 90s); a wave begun "
+    "is finished. Default: campaign.duration in gameday.yml (10m).",
+)
+@click.option(
+    "--waves",
+    "max_waves",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Stop after this many waves (with --duration: whichever comes first).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=None,
+    help="The seed of the schedule (default: a new one, printed). The same seed on the "
+    "same project draws the same waves.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Run the schedule of a campaign journal (campaign.json) or a schedule file again.",
+)
+@click.option("--no-shrink", is_flag=True, help="Do not shrink a broken schedule.")
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where <run-id>/ is written (default: the project's reports directory).",
+)
+def campaign(
+    project_path: Path | None,
+    duration: str | None,
+    max_waves: int | None,
+    seed: int | None,
+    replay: Path | None,
+    no_shrink: bool,
+    reports: Path | None,
+) -> None:
+    """Run a chaos campaign: waves of overlapping faults drawn from the project's scenarios
+    under continuous load, the invariants checked after each wave (alerts fired in time,
+    steady state back, no silent failure, no acknowledged write lost), and the first break
+    shrunk to the smallest schedule that still breaks it, written as a scenario file.
+
+    Exit status: 0 every invariant held, 1 one broke, 2 bad input, 3 the environment or
+    the replica failed, 5 inconclusive (an invariant broke while the host was saturated).
+    """
+    import secrets
+
+    from gameday.inputs.campaign import read_schedule
+    from gameday.inputs.monitoring import parse_duration_s
+    from gameday.inputs.scenario import load_all
+    from gameday.stages.campaign import CampaignPlan, run_campaign
+    from gameday.stages.report.campaign import write_campaign_report
+
+    if replay is not None and (duration or max_waves or seed is not None):
+        raise click.UsageError(
+            "--replay runs a recorded schedule: drop --duration, --waves, --seed"
+        )
+    project = _project(project_path)
+    scenarios = load_all([project.scenarios_dir], project) if project.scenarios_dir.is_dir() else []
+    if replay is not None:
+        schedule = read_schedule(replay, [s.name for s in scenarios])
+        plan = CampaignPlan(replay=schedule, shrink=not no_shrink)
+    else:
+        try:
+            duration_s = (
+                parse_duration_s(duration, 0.0) if duration else project.spec.campaign.duration
+            )
+        except ValueError:
+            raise click.BadParameter(
+                f"expected a duration such as 10m or 90s, got {duration!r}", param_hint="--duration"
+            ) from None
+        if duration_s <= 0:
+            raise click.BadParameter("expected a duration above 0", param_hint="--duration")
+        plan = CampaignPlan(
+            seed=secrets.randbelow(1_000_000) if seed is None else seed,
+            duration_s=None if max_waves and not duration else duration_s,
+            max_waves=max_waves,
+            shrink=not no_shrink,
+        )
+    reports = reports or project.reports_dir
+    record, path = run_campaign(project, scenarios, plan, progress=progress, reports_dir=reports)
+    page = write_campaign_report(record, path.parent)
+    click.echo(_campaign_summary(record))
+    click.echo(f"\njournal: {path}\nreport:  {page}")
+    if record.shrink is not None:
+        click.echo(f"smallest failing scenario: {record.shrink.scenario_file}")
+    sys.exit({"held": 0, "inconclusive": EXIT_INCONCLUSIVE, "not_run": 3}.get(record.verdict, 1))
+
+
+def _campaign_summary(record: CampaignRecord) -> str:
+    minutes = record.duration_s / 60
+    faults = len(record.faults)
+    lines = [
+        f"\ncampaign {record.run_id} (seed {record.seed}): {record.verdict.upper()}: "
+        f"{len(record.waves)} waves, {faults} faults in {minutes:.1f} min",
+    ]
+    for violation in record.violations:
+        mark = "inconclusive" if violation.inconclusive else "broken"
+        lines.append(f"  wave {violation.wave}: {mark}: {violation.detail}")
+    if record.shrink is not None and record.shrink.minimal is not None:
+        kept = [f.scenario for w in record.shrink.minimal.waves for f in w.faults]
+        runs = len(record.shrink.attempts)
+        lines.append(
+            f"  shrunk in {runs} runs to: {' + '.join(kept)}"
+            + ("" if record.shrink.complete else " (stopped at the run limit)")
+        )
+    lines.extend(f"  note: {note}" for note in record.notes)
+    return "\n".join(lines)
 
 
 @cli.command("list")

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gameday.errors import PlaybookError, ProjectError
+from gameday.inputs.campaign import CampaignSpec
 from gameday.inputs.monitoring import (
     MonitoringSettings,
     ObjectivesSpec,
@@ -258,6 +259,8 @@ class ProjectSpec(_Strict):
     production: ProductionSpec | None = None
     objectives: ObjectivesSpec | None = None
     clocks: dict[ClockName, ClockSpec] = Field(default_factory=dict)
+    # What `gameday campaign` may do to this stack (docs/campaigns.md).
+    campaign: CampaignSpec = Field(default_factory=CampaignSpec)
 
     @field_validator("compose", mode="before")
     @classmethod

@@ -319,6 +319,13 @@ class LoadGenerator:
         with self._lock:
             return LoadLag(self._scheduled, self._not_sent, self._max_lag_s)
 
+    def snapshot(self) -> LoadReport:
+        """Every request finished so far; the load goes on."""
+        with self._lock:
+            records = tuple(sorted(self._records, key=lambda r: r.at))
+            acknowledged = tuple(self._acknowledged)
+        return LoadReport(requests=records, acknowledged=acknowledged)
+
     def stop(self) -> LoadReport:
         """Stop sending, let in-flight requests finish (within ``stop_grace_s``) and report
         every finished request."""
@@ -331,10 +338,7 @@ class LoadGenerator:
                 self._timeline.add(EventKind.NOTE, "load generator did not stop in time")
         if self._crash is not None:
             raise RuntimeError("the load generator failed") from self._crash
-        with self._lock:
-            records = tuple(sorted(self._records, key=lambda r: r.at))
-            acknowledged = tuple(self._acknowledged)
-        self._report = LoadReport(requests=records, acknowledged=acknowledged)
+        self._report = self.snapshot()
         return self._report
 
     # -- the loop thread ---------------------------------------------------------------

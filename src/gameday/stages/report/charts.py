@@ -20,10 +20,12 @@ from markupsafe import Markup, escape
 __all__ = [
     "MARKER_COLOURS",
     "AlertLane",
+    "BarLane",
     "Marker",
     "MttdBar",
     "Series",
     "alert_lanes",
+    "bar_lanes",
     "line_chart",
     "mttd_bars",
     "production_bars",
@@ -72,6 +74,14 @@ class AlertLane:
     firing_s: float | None
     resolved_s: float | None
     expected: bool
+
+
+@dataclass(frozen=True)
+class BarLane:
+    """A lane of spans on one clock: (start, end, colour, what it is) each."""
+
+    label: str
+    spans: Sequence[tuple[float, float, str, str]]
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,7 @@ def line_chart(
     percent: bool = False,
     width: int = 760,
     height: int = 240,
+    caption: str = "seconds from the fault (T0)",
 ) -> Markup:
     """Lines over the drill's clock with vertical event markers and an optional target."""
     left, right = PLOT_LEFT, width - PLOT_RIGHT_MARGIN
@@ -249,7 +260,7 @@ def line_chart(
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}"/>')
         shown = f"{_fmt(tick * 100)}%" if percent else f"{_fmt(tick)} {unit}"
         parts.append(_text(left - 6, y + 3.5, shown, anchor="end", size=10))
-    _time_axis(parts, sx, top, bottom, "seconds from the fault (T0)")
+    _time_axis(parts, sx, top, bottom, caption)
     if threshold is not None and threshold <= y_high:
         y = sy(threshold)
         shown = f"{_fmt(threshold * 100)}%" if percent else f"{_fmt(threshold)} {unit}"
@@ -376,6 +387,44 @@ def alert_lanes(
         parts.append(_text(x + 18, height - 4, name, size=10, colour=INK))
         x += 80
     return _svg(width, height, title, parts, "chart alert-lanes")
+
+
+def bar_lanes(
+    lanes: Sequence[BarLane],
+    markers: Sequence[Marker],
+    *,
+    title: str,
+    x_range: tuple[float, float],
+    caption: str,
+    legend: Sequence[tuple[str, str]] = (),
+    width: int = 760,
+) -> Markup:
+    """One lane per subject (a fault, an alert), its spans as bars on a shared clock."""
+    left, right = PLOT_LEFT, width - PLOT_RIGHT_MARGIN
+    sx = _Scale(x_range[0], x_range[1], left, right)
+    top = 22 + 13 * _label_rows(markers, sx)
+    lane_h = 24
+    bottom = top + max(len(lanes), 1) * lane_h + 4
+    height = int(bottom + 34)
+    parts: list[str] = [_text(left, 12, title, colour=INK, size=12, weight="600")]
+    _time_axis(parts, sx, top, bottom, caption)
+    _draw_markers(parts, markers, sx, top, bottom)
+    for i, lane in enumerate(lanes):
+        y = top + 13 + i * lane_h
+        parts.append(_text(left + 2, y - 2, lane.label, size=10.5, colour=INK, halo=True))
+        for start, stop, colour, what in lane.spans:
+            x0 = sx(max(start, sx.low))
+            x1 = sx(min(max(stop, start), sx.high))
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0, 2):.1f}" height="9" '
+                f'rx="2" fill="{colour}" fill-opacity="0.85"><title>{escape(what)}</title></rect>'
+            )
+    x = float(left)
+    for name, colour in legend:
+        parts.append(f'<rect x="{x}" y="{height - 12}" width="14" height="9" fill="{colour}"/>')
+        parts.append(_text(x + 18, height - 4, name, size=10, colour=INK))
+        x += 40 + 6 * len(name)
+    return _svg(width, height, title, parts, "chart bar-lanes")
 
 
 def _bar(
