@@ -238,7 +238,8 @@ def test_validate_prints_the_warnings_and_still_exits_0(
     result = CliRunner().invoke(cli, ["validate", "--project", str(path)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[-2].startswith(f"warn  {tmp_path / 'scenarios' / 'web-down.yml'}: the project")
+    assert lines[-3].startswith(f"warn  {tmp_path / 'scenarios' / 'web-down.yml'}: the project")
+    assert lines[-2] == "ok  campaign  (draws from 1 scenario: web-down)"
     assert lines[-1] == "1 scenarios valid"
     (tmp_path / "capacity.json").unlink()
     result = CliRunner().invoke(cli, ["validate", "--project", str(path)])

@@ -79,6 +79,7 @@ def test_validate_from_a_projects_directory_prints_ok_lines(tmp_path: Path) -> N
         f"ok  {tmp_path / 'playbook.md'}  (2 sections, 2 alerts, 2 drills)",
         f"ok  {tmp_path / 'scenarios' / 'second.yaml'}  (web-again)",
         f"ok  {tmp_path / 'scenarios' / 'web-down.yml'}  (web-down)",
+        "ok  campaign  (draws from 2 scenarios: web-again, web-down)",
         "2 scenarios valid",
     ]
 

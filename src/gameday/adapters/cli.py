@@ -497,7 +497,8 @@ def validate(paths: tuple[str, ...], project_path: Path | None) -> None:
         from gameday.stages.campaign.schedule import fault_pool
 
         pool = fault_pool(project, scenarios)
-        click.echo(f"ok  campaign  (draws from {len(pool)} scenarios: {', '.join(pool)})")
+        count = f"{len(pool)} scenario" + ("" if len(pool) == 1 else "s")
+        click.echo(f"ok  campaign  (draws from {count}: {', '.join(pool)})")
     click.echo(f"{len(scenarios)} scenarios valid")
 
 

@@ -33,7 +33,13 @@ from gameday.record import (
 )
 from gameday.stages.campaign.minimal import write_minimal
 from gameday.stages.campaign.runner import Campaign, CampaignOutcome
-from gameday.stages.campaign.schedule import FaultKind, draw_waves, fault_pool, touched
+from gameday.stages.campaign.schedule import (
+    FaultKind,
+    detection_budget,
+    draw_waves,
+    fault_pool,
+    touched,
+)
 from gameday.stages.campaign.shrink import (
     Attempt,
     FaultId,
@@ -261,7 +267,7 @@ def campaign_record(
                 injected_at=r.injected_at,
                 recovery_at=r.recovery_at,
                 reverted_at=r.reverted_at,
-                budget_s=r.kind.scenario.targets.mttd_s,
+                budget_s=detection_budget(r.kind.scenario),
                 detected_s={k: None if v is None else round(v, 2) for k, v in r.detected_s.items()},
                 steps=tuple(r.steps),
             )

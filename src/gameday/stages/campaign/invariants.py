@@ -1,6 +1,6 @@
 """What must hold throughout a campaign, checked after each wave.
 
-- detection: each fault's expected alerts fired within its scenario's MTTD budget of the
+- detection: each fault's expected alerts fired within its scenario's detection budget of the
   fault going in (an alert another fault of the wave had already set firing counts);
 - silent failure: users never saw the steady state's limits broken for longer than a
   scenario's detection time while no alert at all was firing;
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from gameday.infra.host import HostUsage
 from gameday.inputs.scenario import SteadyState
 from gameday.record import AlertSpan, HostRecord, ViolationRecord
+from gameday.stages.campaign.schedule import detection_budget
 from gameday.stages.detection import AlertObservation
 from gameday.stages.gaps import GapLimits, detection_gaps
 from gameday.stages.grading import CPU_BUSY_LIMIT, CPU_PRESSURE_LIMIT, NOT_SENT_LIMIT
@@ -55,7 +56,7 @@ def detection(
         if run.injected_at is None:
             continue
         scenario = run.kind.scenario
-        budget = scenario.targets.mttd_s
+        budget = detection_budget(scenario)
         deadline = run.injected_at + timedelta(seconds=budget)
         for alert in scenario.detection.expect:
             fired = [

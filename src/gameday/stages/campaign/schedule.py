@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gameday.errors import ProjectError
-from gameday.inputs.campaign import CampaignSpec, PlannedFault, Schedule, Wave
+from gameday.inputs.campaign import CampaignSpec, PlannedFault, Wave
 from gameday.inputs.project import Project
 from gameday.inputs.scenario import (
     BadDeployFault,
@@ -28,7 +28,14 @@ from gameday.inputs.scenario import (
 )
 from gameday.inputs.yamldoc import listed, read_document
 
-__all__ = ["FaultKind", "draw_waves", "fault_pool", "hold_of", "schedule_of", "touched"]
+__all__ = [
+    "FaultKind",
+    "detection_budget",
+    "draw_waves",
+    "fault_pool",
+    "hold_of",
+    "touched",
+]
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,16 @@ def fault_pool(project: Project, scenarios: Sequence[Scenario]) -> dict[str, Fau
     return dict(sorted(pool.items()))
 
 
+def detection_budget(scenario: Scenario) -> float:
+    """How long a scenario's expected alerts have to fire: its MTTD budget, or the time its
+    automatic responder waits for them, whichever is shorter (as in a drill)."""
+    return min(scenario.detection.within_s, scenario.targets.mttd_s)
+
+
 def hold_of(fault: PlannedFault, kind: FaultKind) -> float:
     """How long a fault stays in: its planned hold, but never less than the time its
     scenario gives the expected alerts to fire."""
-    scenario = kind.scenario
-    return max(fault.hold_s, scenario.detection.within_s, scenario.targets.mttd_s)
+    return max(fault.hold_s, detection_budget(kind.scenario))
 
 
 def draw_waves(pool: Mapping[str, FaultKind], spec: CampaignSpec, seed: int) -> Iterator[Wave]:
@@ -162,7 +174,3 @@ def draw_waves(pool: Mapping[str, FaultKind], spec: CampaignSpec, seed: int) -> 
             )
             used |= pool[name].targets
         yield Wave(faults=chosen)
-
-
-def schedule_of(waves: Sequence[Wave], seed: int | None) -> Schedule:
-    return Schedule(seed=seed, waves=list(waves))
