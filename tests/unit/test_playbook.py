@@ -165,8 +165,13 @@ def test_procedures_are_named_case_and_numbering_aside(bundled: Playbook) -> Non
     assert database.title == "2. Database Outages"
     assert bundled.procedures_named("  Database   OUTAGE ")[0].line == 351
     assert bundled.procedures_named("Payment Processing") == ()
-    assert bundled.procedure_hint("Payment Processing").startswith("37 headings, such as ")
-    assert "Payment Processing Outage" in bundled.procedure_hint("Payment Processing")
+    assert bundled.procedure_hint("Payment Processing") == (
+        "the closest: Payment Processing Outage; 37 in all"
+    )
+    assert bundled.procedure_hint("Level 2 DevOps Lead") == (
+        "the closest: Level 2 (DevOps Lead); 37 in all"
+    )
+    assert bundled.procedure_hint("Pagers").startswith("Overview, Alert Categories, 1. Complete")
 
 
 def test_procedures_skip_fenced_code_and_keep_the_sections_as_they_were() -> None:

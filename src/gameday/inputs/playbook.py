@@ -116,13 +116,16 @@ class Playbook:
         return tuple(p for p in self.procedures if p.key == wanted)
 
     def procedure_hint(self, name: str) -> str:
-        """What to write instead of ``name``, for an error message."""
-        titles = list(dict.fromkeys(p.title for p in self.procedures))
-        if len(titles) <= 12:
-            return ", ".join(titles) or "it has none"
-        close = difflib.get_close_matches(name, titles, n=3, cutoff=0.5)
-        shown = f"such as {', '.join(close)}" if close else "see its ## and ### headings"
-        return f"{len(titles)} headings, {shown}"
+        """What ``name`` might have meant, for an error message: the closest headings of
+        a long playbook, else all of them."""
+        titles = {p.key: p.title for p in reversed(self.procedures)}
+        wanted = _normal(name)
+        close = [t for k, t in titles.items() if wanted and (wanted in k or k in wanted)]
+        close += [titles[k] for k in difflib.get_close_matches(wanted, titles, n=3, cutoff=0.6)]
+        shown = [p.title for p in self.procedures if p.title in close]
+        if len(titles) > 12 and shown:
+            return f"the closest: {', '.join(dict.fromkeys(shown))}; {len(titles)} in all"
+        return ", ".join(dict.fromkeys(p.title for p in self.procedures)) or "it has none"
 
     def parent_of(self, procedure: Procedure) -> Procedure | None:
         """The ``##`` procedure a ``###`` one is under."""
