@@ -23,7 +23,7 @@ from pathlib import Path
 from gameday.errors import PlaybookError
 from gameday.inputs.yamldoc import read_text
 
-__all__ = ["Playbook", "Procedure", "Section", "load_playbook", "parse_playbook"]
+__all__ = ["Playbook", "Procedure", "Section", "load_playbook", "normal_name", "parse_playbook"]
 
 MAX_PLAYBOOK_BYTES = 2 * 1024 * 1024
 
@@ -70,7 +70,7 @@ class Procedure:
     @property
     def key(self) -> str:
         """The title as names are matched: case and numbering aside."""
-        return _normal(self.title)
+        return normal_name(self.title)
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,9 @@ class Playbook:
 
     def section(self, name: str) -> Section | None:
         """The section a scenario's ``playbook.section`` names (case and numbering aside)."""
-        wanted = _normal(name)
+        wanted = normal_name(name)
         for section in self.sections:
-            if wanted in (_normal(n) for n in section.names()):
+            if wanted in (normal_name(n) for n in section.names()):
                 return section
         return None
 
@@ -104,7 +104,7 @@ class Playbook:
         return next((s for s in self.sections if wanted & set(s.alerts)), None)
 
     def has_drill(self, name: str) -> bool:
-        return _normal(name) in (_normal(d) for d in self.drills)
+        return normal_name(name) in (normal_name(d) for d in self.drills)
 
     def section_names(self) -> list[str]:
         return list(dict.fromkeys(n for s in self.sections for n in s.names()))
@@ -112,14 +112,14 @@ class Playbook:
     def procedures_named(self, name: str) -> tuple[Procedure, ...]:
         """The procedures with this title (case and numbering aside): more than one when
         headings share it."""
-        wanted = _normal(name)
+        wanted = normal_name(name)
         return tuple(p for p in self.procedures if p.key == wanted)
 
     def procedure_hint(self, name: str) -> str:
         """What ``name`` might have meant, for an error message: the closest headings of
         a long playbook, else all of them."""
         titles = {p.key: p.title for p in reversed(self.procedures)}
-        wanted = _normal(name)
+        wanted = normal_name(name)
         close = [t for k, t in titles.items() if wanted and (wanted in k or k in wanted)]
         close += [titles[k] for k in difflib.get_close_matches(wanted, titles, n=3, cutoff=0.6)]
         shown = [p.title for p in self.procedures if p.title in close]
@@ -137,7 +137,8 @@ class Playbook:
         )
 
 
-def _normal(text: str) -> str:
+def normal_name(text: str) -> str:
+    """A name as the playbook's names are matched: case, spacing and numbering aside."""
     return " ".join(_NUMBER_PREFIX.sub("", text.strip()).lower().split())
 
 
@@ -220,7 +221,7 @@ def parse_playbook(text: str, path: Path) -> Playbook:
                 current = None
             headings = [(lvl, t) for lvl, t in headings if lvl < level] + [(level, title)]
             heading_line = number
-            in_drills = _normal(title) == "drill scenarios"
+            in_drills = normal_name(title) == "drill scenarios"
             if level in (2, 3) and title:
                 parent = next((t for lvl, t in headings if lvl == 2), None) if level == 3 else None
                 procedures.append(Procedure(title, number, level, parent, in_drills))
