@@ -9,7 +9,8 @@ import pytest
 from reportjournals import DATABASE_OUTAGE, T0, XSS, WriteRun, drill_json, journal_json
 
 from gameday.inputs.playbook import parse_playbook
-from gameday.inputs.project import Project
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import load_all
 from gameday.stages.report import (
     CoverageRow,
     playbook_coverage,
@@ -22,9 +23,12 @@ from gameday.stages.report.coverage import (
     GradingClock,
     PlaybookOutline,
     ProcedureRow,
+    procedure_coverage,
     procedure_rows,
 )
 from gameday.stages.report.store import load_history
+
+REPO = Path(__file__).resolve().parents[3]
 
 CACHE_SCENARIO = """\
 name: cache-failure
@@ -391,3 +395,34 @@ def test_without_a_playbook_there_are_no_procedure_rows(
     run_dir = write_run(journal_json("run-1"))
     render_run(run_dir, scenarios_dir=scenarios)
     assert 'id="procedures"' not in (run_dir / "index.html").read_text()
+
+
+@pytest.mark.parametrize("root", [REPO, REPO / "examples" / "orders"], ids=["bundled", "orders"])
+def test_no_procedure_of_a_bundled_playbook_is_left_uncovered(root: Path) -> None:
+    project = load_project(root / "gameday.yml")
+    outline = PlaybookOutline.of_project(project)
+    assert outline is not None and outline.procedures
+    rows = procedure_coverage(project.scenarios_dir, None, outline)
+    assert [r.title for r in rows if not r.covered] == []
+    # Each scenario that names procedures proves each of them.
+    for scenario in load_all([project.scenarios_dir], project):
+        for name in scenario.playbook.procedures:
+            proved = [r for r in rows if r.title.lower() == name.lower()]
+            assert proved and all(scenario.name in r.scenarios for r in proved), name
+
+
+def test_the_bundled_playbooks_procedures_are_proved_clocked_or_noted(
+    bundled_project: Project,
+) -> None:
+    outline = PlaybookOutline.of_project(bundled_project)
+    assert outline is not None
+    rows = procedures_by_title(procedure_coverage(bundled_project.scenarios_dir, None, outline))
+    assert rows["Database Outage"].scenarios == ("database-outage", "disaster-recovery")
+    assert rows["Regular Testing"].scenarios == ("disaster-recovery",)
+    assert rows["API Gateway Outage"].scenarios == ("load-balancer-failure",)
+    assert rows["Web Application Outage"].scenarios == ("service-down",)
+    assert [c.name for c in rows["Status Page Updates"].clocks] == ["status-page", "status-update"]
+    assert [c.name for c in rows["Level 3 (CTO/VP Engineering)"].clocks] == ["escalate-l3"]
+    assert rows["Payment Processing Outage"].status == "not drilled"
+    assert "payment provider" in rows["Payment Processing Outage"].note
+    assert rows["Documentation"].section == rows["Tools and Resources"]
