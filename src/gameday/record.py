@@ -214,6 +214,7 @@ class PlaybookRef(_Record):
     section: Text = ""
     alerts: tuple[Item, ...] = ()
     drill: Text | None = None
+    procedures: tuple[Item, ...] = ()  # the other playbook procedures the drill proves
 
 
 class TargetsRecord(_Record):

@@ -138,6 +138,18 @@ def test_a_bad_clock_is_one_line_naming_file_line_and_field(
     assert len(message.splitlines()) == 1
 
 
+def test_a_clock_names_the_playbook_procedure_it_grades(tmp_path: Path) -> None:
+    graded = CLOCKS.replace("    due_s: 300\n", "    due_s: 300\n    section: 1. web outages\n")
+    assert shop(tmp_path, graded).spec.clocks["status-page"].section == "1. web outages"
+    assert shop(tmp_path).spec.clocks["status-page"].section is None
+    wrong = CLOCKS.replace("    due_s: 300\n", "    due_s: 300\n    section: Status Page\n")
+    assert project_error(tmp_path, wrong) == (
+        "gameday.yml:32: field 'clocks.status-page.section': expected a ## or ### heading "
+        "of the playbook (1. Web Outages, 1.1 Web Down, 2. Database Outages, Drill "
+        "Scenarios), got 'Status Page'"
+    )
+
+
 def test_a_clock_needs_a_label_and_a_due_time(tmp_path: Path) -> None:
     message = project_error(tmp_path, "clocks:\n  status-page:\n    done: posted\n")
     assert message.splitlines() == [

@@ -130,6 +130,83 @@ def test_section_for_falls_back_to_the_section_of_an_alert(bundled: Playbook) ->
     assert bundled.section_for("Unknown", ["NoSuchAlert"]) is None
 
 
+def test_the_bundled_playbook_lists_its_procedures_in_order_with_their_parents(
+    bundled: Playbook,
+) -> None:
+    procedures = {p.title: p for p in bundled.procedures}
+    assert [p.title for p in bundled.procedures][:7] == [
+        "Overview",
+        "Alert Categories",
+        "1. Complete Service Outage",
+        "2. Database Outages",
+        "3. Cache Outages",
+        "4. Network Issues",
+        "Communication Procedures",
+    ]
+    assert len(bundled.procedures) == 37
+    lines = [p.line for p in bundled.procedures]
+    assert lines == sorted(lines)
+    status = procedures["Status Page Updates"]
+    assert (status.line, status.level, status.parent) == (203, 3, "Communication Procedures")
+    assert procedures["Communication Procedures"].parent is None
+    assert bundled.parent_of(status) == procedures["Communication Procedures"]
+    assert bundled.parent_of(procedures["Overview"]) is None
+    # The post-mortem template's "## Summary" and the code blocks' "# Check ..." comments
+    # are inside fences: no procedures.
+    assert "Summary" not in procedures and "Lessons Learned" not in procedures
+    assert not any(p.title.startswith("Check") for p in bundled.procedures)
+    # Level-4 headings are the alert sections' own, not procedures.
+    assert "Service Down" not in procedures
+    assert [p.title for p in bundled.procedures if p.lists_drills] == ["Drill Scenarios"]
+
+
+def test_procedures_are_named_case_and_numbering_aside(bundled: Playbook) -> None:
+    (database,) = bundled.procedures_named("database outages")
+    assert database.title == "2. Database Outages"
+    assert bundled.procedures_named("  Database   OUTAGE ")[0].line == 351
+    assert bundled.procedures_named("Payment Processing") == ()
+    assert bundled.procedure_hint("Payment Processing") == (
+        "the closest: Payment Processing Outage; 37 in all"
+    )
+    assert bundled.procedure_hint("Level 2 DevOps Lead") == (
+        "the closest: Level 2 (DevOps Lead); 37 in all"
+    )
+    assert bundled.procedure_hint("Pagers").startswith("Overview, Alert Categories, 1. Complete")
+
+
+def test_procedures_skip_fenced_code_and_keep_the_sections_as_they_were() -> None:
+    text = (
+        "# Ops\n\n## Web\n### Web Down\n**Alert**: `WebDown`\n```bash\n# restart it\n"
+        "## not a heading\n```\n~~~\n### nor this\n~~~\n#### Details\n"
+        "### Rollback\n## Escalation\n### On call\n"
+    )
+    playbook = parse_playbook(text, FILE)
+    assert [(p.title, p.line, p.level, p.parent) for p in playbook.procedures] == [
+        ("Web", 3, 2, None),
+        ("Web Down", 4, 3, "Web"),
+        ("Rollback", 14, 3, "Web"),
+        ("Escalation", 15, 2, None),
+        ("On call", 16, 3, "Escalation"),
+    ]
+    (web,) = playbook.sections
+    assert (web.group, web.title, web.commands) == (
+        "Web",
+        "Web Down",
+        ("# restart it", "## not a heading", "### nor this"),
+    )
+    assert playbook.procedure_hint("x") == "Web, Web Down, Rollback, Escalation, On call"
+
+
+def test_a_level_three_heading_under_the_title_alone_has_no_parent() -> None:
+    text = "# Ops\n### Web\n**Alert**: `WebDown`\n## Later\n# Another title\n### Orphan\n"
+    procedures = parse_playbook(text, FILE).procedures
+    assert [(p.title, p.parent) for p in procedures] == [
+        ("Web", None),
+        ("Later", None),
+        ("Orphan", None),
+    ]
+
+
 # -- a playbook of another team -------------------------------------------------------------
 
 

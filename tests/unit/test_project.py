@@ -372,6 +372,37 @@ def test_a_bad_project_file_is_one_line_naming_file_line_and_field(
     assert len(message.splitlines()) == 1
 
 
+def test_playbook_notes_say_why_a_procedure_is_not_drilled(tmp_path: Path) -> None:
+    notes = 'playbook_notes:\n  drill scenarios: "the drills are the scenarios"\n'
+    project = load_project(write_small_project(tmp_path, PROJECT + notes))
+    assert project.spec.playbook_notes == {"drill scenarios": "the drills are the scenarios"}
+
+
+def test_a_playbook_note_on_a_heading_the_playbook_lacks_names_its_line(tmp_path: Path) -> None:
+    notes = (
+        "playbook_notes:\n  1. web outages: the scenarios drill it\n"
+        "  Printer Fires: nothing to drill\n"
+    )
+    assert error_of(tmp_path, PROJECT + notes) == (
+        "gameday.yml:29: field 'playbook_notes.Printer Fires': expected a ## or ### heading "
+        "of the playbook (1. Web Outages, 1.1 Web Down, 2. Database Outages, Drill "
+        "Scenarios), got 'Printer Fires'"
+    )
+
+
+def test_playbook_notes_need_a_playbook(tmp_path: Path) -> None:
+    project = line_of(PROJECT, 4, "scenarios: scenarios") + "playbook_notes:\n  Web: why\n"
+    assert error_of(tmp_path, project) == (
+        "gameday.yml:27: field 'playbook_notes': expected a playbook to write notes on: "
+        "the project names none (playbook:)"
+    )
+
+
+def test_a_playbook_note_must_say_something(tmp_path: Path) -> None:
+    message = error_of(tmp_path, PROJECT + 'playbook_notes:\n  "Drill Scenarios": ""\n')
+    assert message.startswith("gameday.yml:28: field 'playbook_notes.Drill Scenarios': ")
+
+
 def test_a_playbook_alert_that_no_rule_defines(tmp_path: Path) -> None:
     playbook = PLAYBOOK.replace("`DatabaseDown`", "`DatabaseDown`, `DiskFull`")
     message = error_of(tmp_path, files={"playbook.md": playbook})

@@ -642,6 +642,14 @@ ALERTS = (
             id="drill the playbook lacks",
         ),
         pytest.param(
+            with_line(4, "  section: Database Outages\n  procedures: [database outage, Payments]"),
+            "example.yml:5: field 'playbook.procedures.1': expected a ## or ### heading of "
+            "the playbook (Overview, Alert Categories, 1. Complete Service Outage, "
+            + ", ".join(p.title for p in PROJECT.playbook.procedures[3:])
+            + "), got 'Payments'",
+            id="procedure the playbook lacks",
+        ),
+        pytest.param(
             with_fault("  - type: command\n    command: drop-tables"),
             "example.yml:8: field 'faults.0.command': expected a command of the project's "
             f"commands: ({COMMANDS}), got 'drop-tables'",
@@ -672,6 +680,15 @@ ALERTS = (
 def test_names_are_checked_against_the_project(text: str, expected: str) -> None:
     assert error_of(text) == expected
     parse_scenario(text, FILE)  # without a project, only the scenario's own rules apply
+
+
+def test_a_scenario_names_the_procedures_it_proves_case_and_numbering_aside() -> None:
+    text = with_line(
+        4, "  section: Database Outages\n  procedures: [database outage, 4. Regular Testing]"
+    )
+    scenario = parse_scenario(text, FILE, PROJECT)
+    assert scenario.playbook.procedures == ["database outage", "4. Regular Testing"]
+    assert parse_scenario(VALID, FILE, PROJECT).playbook.procedures == []
 
 
 def test_link_faults_need_a_project_with_a_proxy(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ playbook"): a heading with an ``**Alert**:`` line is a :class:`Section` that han
 backticked alerts on that line; its parent heading is the section's group; the numbered
 list after ``**Immediate Actions**:`` and the commands of its code blocks are what human
 responders are shown; the list under a ``Drill Scenarios`` heading is the playbook's drills.
+Every ``##`` and ``###`` heading outside fenced code is a :class:`Procedure`: what the
+coverage page accounts for, in the playbook's order.
 
 :func:`parse_playbook` returns a :class:`Playbook` or raises a
 :class:`~gameday.errors.PlaybookError` naming the file and the line.
@@ -12,6 +14,7 @@ responders are shown; the list under a ``Drill Scenarios`` heading is the playbo
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from pathlib import Path
 from gameday.errors import PlaybookError
 from gameday.inputs.yamldoc import read_text
 
-__all__ = ["Playbook", "Section", "load_playbook", "parse_playbook"]
+__all__ = ["Playbook", "Procedure", "Section", "load_playbook", "normal_name", "parse_playbook"]
 
 MAX_PLAYBOOK_BYTES = 2 * 1024 * 1024
 
@@ -54,6 +57,23 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Procedure:
+    """A ``##`` or ``###`` heading: a part of the playbook that a scenario, a clock or a
+    note of the project may account for."""
+
+    title: str  # as written, numbering included ("1. Complete Service Outage")
+    line: int
+    level: int  # 2 or 3
+    parent: str | None = None  # the ``##`` heading a ``###`` is under
+    lists_drills: bool = False  # the heading whose list is the playbook's drills
+
+    @property
+    def key(self) -> str:
+        """The title as names are matched: case and numbering aside."""
+        return normal_name(self.title)
+
+
+@dataclass(frozen=True)
 class Playbook:
     """The parts of a playbook that drills refer to."""
 
@@ -61,6 +81,7 @@ class Playbook:
     sections: tuple[Section, ...]
     drills: tuple[str, ...]
     alert_lines: dict[str, int]  # alert -> the line that first names it
+    procedures: tuple[Procedure, ...] = ()  # in the playbook's order
 
     @property
     def alerts(self) -> tuple[str, ...]:
@@ -68,9 +89,9 @@ class Playbook:
 
     def section(self, name: str) -> Section | None:
         """The section a scenario's ``playbook.section`` names (case and numbering aside)."""
-        wanted = _normal(name)
+        wanted = normal_name(name)
         for section in self.sections:
-            if wanted in (_normal(n) for n in section.names()):
+            if wanted in (normal_name(n) for n in section.names()):
                 return section
         return None
 
@@ -83,13 +104,41 @@ class Playbook:
         return next((s for s in self.sections if wanted & set(s.alerts)), None)
 
     def has_drill(self, name: str) -> bool:
-        return _normal(name) in (_normal(d) for d in self.drills)
+        return normal_name(name) in (normal_name(d) for d in self.drills)
 
     def section_names(self) -> list[str]:
         return list(dict.fromkeys(n for s in self.sections for n in s.names()))
 
+    def procedures_named(self, name: str) -> tuple[Procedure, ...]:
+        """The procedures with this title (case and numbering aside): more than one when
+        headings share it."""
+        wanted = normal_name(name)
+        return tuple(p for p in self.procedures if p.key == wanted)
 
-def _normal(text: str) -> str:
+    def procedure_hint(self, name: str) -> str:
+        """What ``name`` might have meant, for an error message: the closest headings of
+        a long playbook, else all of them."""
+        titles = {p.key: p.title for p in reversed(self.procedures)}
+        wanted = normal_name(name)
+        close = [t for k, t in titles.items() if wanted and (wanted in k or k in wanted)]
+        close += [titles[k] for k in difflib.get_close_matches(wanted, titles, n=3, cutoff=0.6)]
+        shown = [p.title for p in self.procedures if p.title in close]
+        if len(titles) > 12 and shown:
+            return f"the closest: {', '.join(dict.fromkeys(shown))}; {len(titles)} in all"
+        return ", ".join(dict.fromkeys(p.title for p in self.procedures)) or "it has none"
+
+    def parent_of(self, procedure: Procedure) -> Procedure | None:
+        """The ``##`` procedure a ``###`` one is under."""
+        if procedure.parent is None:
+            return None
+        index = self.procedures.index(procedure)
+        return next(
+            (p for p in reversed(self.procedures[:index]) if p.level < procedure.level), None
+        )
+
+
+def normal_name(text: str) -> str:
+    """A name as the playbook's names are matched: case, spacing and numbering aside."""
     return " ".join(_NUMBER_PREFIX.sub("", text.strip()).lower().split())
 
 
@@ -146,6 +195,7 @@ def parse_playbook(text: str, path: Path) -> Playbook:
     sections: list[Section] = []
     drills: list[str] = []
     alert_lines: dict[str, int] = {}
+    procedures: list[Procedure] = []
     current: _Open | None = None
     heading_line = 0
     in_drills = False
@@ -171,7 +221,10 @@ def parse_playbook(text: str, path: Path) -> Playbook:
                 current = None
             headings = [(lvl, t) for lvl, t in headings if lvl < level] + [(level, title)]
             heading_line = number
-            in_drills = _normal(title) == "drill scenarios"
+            in_drills = normal_name(title) == "drill scenarios"
+            if level in (2, 3) and title:
+                parent = next((t for lvl, t in headings if lvl == 2), None) if level == 3 else None
+                procedures.append(Procedure(title, number, level, parent, in_drills))
             continue
         alert = _ALERT_LINE.match(line)
         if alert:
@@ -207,7 +260,9 @@ def parse_playbook(text: str, path: Path) -> Playbook:
             f"{path}:1: expected at least one section: a heading followed by an "
             "**Alert**: line that names its alerts in backticks"
         )
-    return Playbook(path, tuple(sections), tuple(dict.fromkeys(drills)), alert_lines)
+    return Playbook(
+        path, tuple(sections), tuple(dict.fromkeys(drills)), alert_lines, tuple(procedures)
+    )
 
 
 def _section_line(current: _Open, line: str) -> None:

@@ -191,6 +191,8 @@ class ClockSpec(_StrictValues):
     if_outage_over_s: Seconds | None = None
     after: Name | None = None  # the clock whose first mark starts this one
     repeat: bool = False  # each mark starts it again (updates every 30 minutes)
+    # The playbook procedure (a ## or ### heading) this clock grades, for the coverage page.
+    section: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @field_validator("remind_s")
     @classmethod
@@ -259,6 +261,12 @@ class ProjectSpec(_Strict):
     production: ProductionSpec | None = None
     objectives: ObjectivesSpec | None = None
     clocks: dict[ClockName, ClockSpec] = Field(default_factory=dict)
+    # Procedures of the playbook that no drill can prove on a replica, each with why
+    # (the coverage page shows it instead of "not covered").
+    playbook_notes: dict[
+        Annotated[str, Field(min_length=1, max_length=200)],
+        Annotated[str, Field(min_length=1, max_length=2000)],
+    ] = Field(default_factory=dict)
     # What `gameday campaign` may do to this stack (docs/campaigns.md).
     campaign: CampaignSpec = Field(default_factory=CampaignSpec)
 
@@ -623,6 +631,38 @@ def _cross_check(project: Project) -> list[tuple[Location, str]]:
                 (
                     ("clocks", name, "after"),
                     f"expected another clock ({others or 'none defined'}), got {clock.after!r}",
+                )
+            )
+    problems.extend(_procedure_problems(project))
+    return problems
+
+
+def _procedure_problems(project: Project) -> list[tuple[Location, str]]:
+    """The playbook procedures a clock or a note names must be headings of the playbook."""
+    spec, playbook = project.spec, project.playbook
+    if spec.playbook is None and spec.playbook_notes:
+        return [
+            (
+                ("playbook_notes",),
+                "expected a playbook to write notes on: the project names none (playbook:)",
+            )
+        ]
+    if playbook is None:
+        return []
+    problems: list[tuple[Location, str]] = []
+    named: list[tuple[Location, str]] = [
+        (("clocks", name, "section"), clock.section)
+        for name, clock in spec.clocks.items()
+        if clock.section is not None
+    ]
+    named += [(("playbook_notes", name), name) for name in spec.playbook_notes]
+    for where, name in named:
+        if not playbook.procedures_named(name):
+            problems.append(
+                (
+                    where,
+                    "expected a ## or ### heading of the playbook "
+                    f"({playbook.procedure_hint(name)}), got {name!r}",
                 )
             )
     return problems

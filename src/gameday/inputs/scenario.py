@@ -245,6 +245,11 @@ class PlaybookRef(_Strict):
     section: str = Field(min_length=1)
     alerts: list[Name] = Field(default_factory=list)
     drill: str | None = None  # one of the playbook's "Drill Scenarios", if this is one
+    # Other procedures of the playbook (its ## and ### headings) this drill proves, besides
+    # its section: for the coverage page.
+    procedures: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list
+    )
 
 
 class Load(_Strict):
@@ -551,6 +556,15 @@ def _against_project(scenario: Scenario, project: Project) -> list[tuple[Locatio
                     f"({', '.join(playbook.section_names())}), got {scenario.playbook.section!r}",
                 )
             )
+        for j, name in enumerate(scenario.playbook.procedures):
+            if not playbook.procedures_named(name):
+                problems.append(
+                    (
+                        ("playbook", "procedures", j),
+                        "expected a ## or ### heading of the playbook "
+                        f"({playbook.procedure_hint(name)}), got {name!r}",
+                    )
+                )
         drill = scenario.playbook.drill
         if drill is not None and not playbook.has_drill(drill):
             problems.append(

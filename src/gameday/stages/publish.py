@@ -39,9 +39,5 @@ def republish(run_dir: Path, reports_dir: Path, project: Project | None) -> Path
     from gameday.stages.report.coverage import PlaybookOutline
 
     scenarios_dir = project.scenarios_dir if project and project.scenarios_dir.is_dir() else None
-    outline = (
-        PlaybookOutline.of(project.playbook, project.additions)
-        if project and project.playbook
-        else None
-    )
+    outline = PlaybookOutline.of_project(project) if project else None
     return publish_run(run_dir, reports_dir, scenarios_dir=scenarios_dir, outline=outline)

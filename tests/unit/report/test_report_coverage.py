@@ -6,11 +6,29 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from reportjournals import DATABASE_OUTAGE, T0, WriteRun, drill_json, journal_json
+from reportjournals import DATABASE_OUTAGE, T0, XSS, WriteRun, drill_json, journal_json
 
-from gameday.inputs.project import Project
-from gameday.stages.report import CoverageRow, playbook_coverage, record_run, render_run
-from gameday.stages.report.coverage import PlaybookOutline
+from gameday.inputs.playbook import parse_playbook
+from gameday.inputs.project import Project, load_project
+from gameday.inputs.scenario import load_all
+from gameday.stages.report import (
+    CoverageRow,
+    playbook_coverage,
+    publish_run,
+    record_run,
+    render_run,
+)
+from gameday.stages.report.coverage import (
+    Exercise,
+    GradingClock,
+    PlaybookOutline,
+    ProcedureRow,
+    procedure_coverage,
+    procedure_rows,
+)
+from gameday.stages.report.store import load_history
+
+REPO = Path(__file__).resolve().parents[3]
 
 CACHE_SCENARIO = """\
 name: cache-failure
@@ -205,3 +223,206 @@ def test_the_page_marks_the_added_alert(
     assert ">added</span>" in row
     assert "is not in the playbook" in table
     assert table.count('data-addition="true"') == 1
+
+
+# -- the playbook's procedures ------------------------------------------------------------------
+
+OPS_PLAYBOOK = """\
+# Ops playbook
+
+## Web Outages
+### Web Down
+**Alert**: `WebDown`
+
+## Communication
+### Status Page
+### Internal Chat
+
+## Tools
+### Dashboards
+
+## Escalation
+### Pager
+
+## Testing
+### Drill Scenarios
+- Web outage drill
+
+## Billing <Outage> & Co
+```markdown
+## Not a procedure
+```
+"""
+OPS_NOTES = {
+    "internal chat": "the chat is the team's own",
+    "TOOLS": f"links <b>only</b> & {XSS}",
+}
+STATUS_PAGE = GradingClock("status-page", "status page posted", "status page")
+WEB_DOWN = Exercise("web-down", ("WebDown",), "Web outage drill", "Web Down")
+BILLING = Exercise("billing", (), None, "Web Outages", ("billing <outage> & CO",))
+
+
+@pytest.fixture
+def ops() -> PlaybookOutline:
+    playbook = parse_playbook(OPS_PLAYBOOK, Path("playbook.md"))
+    return PlaybookOutline.of(playbook, clocks=[STATUS_PAGE], notes=OPS_NOTES)
+
+
+def procedures_by_title(rows: list[ProcedureRow]) -> dict[str, ProcedureRow]:
+    return {row.title: row for row in rows}
+
+
+def test_a_procedure_row_for_every_heading_in_the_playbooks_order(ops: PlaybookOutline) -> None:
+    rows = procedure_rows([WEB_DOWN, BILLING], {}, ops)
+    assert [(r.title, r.line, r.level) for r in rows] == [
+        ("Web Outages", 3, 2),
+        ("Web Down", 4, 3),
+        ("Communication", 7, 2),
+        ("Status Page", 8, 3),
+        ("Internal Chat", 9, 3),
+        ("Tools", 11, 2),
+        ("Dashboards", 12, 3),
+        ("Escalation", 14, 2),
+        ("Pager", 15, 3),
+        ("Testing", 17, 2),
+        ("Drill Scenarios", 18, 3),
+        ("Billing <Outage> & Co", 21, 2),
+    ]
+    assert procedure_rows([WEB_DOWN], {}, None) == []  # no playbook, no procedures
+
+
+def test_each_procedure_says_what_accounts_for_it(ops: PlaybookOutline) -> None:
+    rows = procedures_by_title(procedure_rows([WEB_DOWN, BILLING], {}, ops))
+    # A scenario proves its section: the alert section's heading and its group's.
+    assert rows["Web Down"].scenarios == ("web-down", "billing")
+    assert rows["Web Outages"].scenarios == ("web-down", "billing")
+    # ... the procedures it names, and for the heading that lists the drills, its drill.
+    assert rows["Billing <Outage> & Co"].scenarios == ("billing",)
+    assert rows["Drill Scenarios"].scenarios == ("web-down",)
+    assert rows["Web Down"].status == "never run"
+    assert rows["Status Page"].clocks == (STATUS_PAGE,)
+    assert rows["Status Page"].status == "graded in human mode"
+    assert (rows["Internal Chat"].note, rows["Internal Chat"].status) == (
+        "the chat is the team's own",
+        "not drilled",
+    )
+    # Headings with nothing of their own: covered by their section, or by their parts.
+    assert rows["Dashboards"].status == "covered by its section"
+    assert rows["Dashboards"].section == rows["Tools"]
+    assert rows["Communication"].status == "covered by its parts"
+    assert rows["Communication"].parts == ("Status Page", "Internal Chat")
+    assert rows["Testing"].parts == ("Drill Scenarios",)
+    # The gap: nothing accounts for Pager, so its parent is not covered by its parts either.
+    assert rows["Pager"].status == "not covered" and not rows["Pager"].covered
+    assert rows["Escalation"].status == "not covered"
+    assert [r.title for r in rows.values() if not r.covered] == ["Escalation", "Pager"]
+
+
+def test_a_group_of_sections_is_proved_by_each_and_stands_for_its_first() -> None:
+    playbook = parse_playbook(
+        "# Ops\n## Data\n### Primary\n**Alert**: `PrimaryDown`\n"
+        "### Replica\n**Alert**: `ReplicaLag`\n",
+        Path("playbook.md"),
+    )
+    outline = PlaybookOutline.of(playbook)
+    by_group = Exercise("data", (), None, "data")  # the group: its first section
+    by_replica = Exercise("replica", (), None, "Replica")
+    rows = procedures_by_title(procedure_rows([by_group, by_replica], {}, outline))
+    assert rows["Data"].scenarios == ("data", "replica")
+    assert rows["Primary"].scenarios == ("data",)
+    assert rows["Replica"].scenarios == ("replica",)
+
+
+def test_a_procedure_takes_its_scenarios_last_results(ops: PlaybookOutline, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    record_run(journal_json("run-1", drill_json("web-down", mttd_s=40.0)), db)
+    latest = load_history(db).latest_by_scenario()
+    rows = procedures_by_title(procedure_rows([WEB_DOWN, BILLING], latest, ops))
+    web_down, billing = rows["Web Down"].results
+    assert (web_down.passed, web_down.run_id) == (False, "run-1")
+    assert "over the 15 s budget" in web_down.detail
+    assert (billing.passed, billing.detail) == (None, "never run")
+    assert rows["Web Outages"].status == "failed"  # one failed, one never run
+    assert rows["Billing <Outage> & Co"].status == "never run"
+
+
+def test_the_page_shows_the_procedures_escaped(
+    reports: Path, write_run: WriteRun, tmp_path: Path, ops: PlaybookOutline
+) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    web_down = CACHE_SCENARIO.replace("name: cache-failure", "name: web-down").replace(
+        "  section: Cache Outages\n", "  section: Web Down\n  procedures: [Billing <Outage> & Co]\n"
+    )
+    (scenarios / "web-down.yml").write_text(
+        web_down.replace("cache failure  simulation", "Web outage drill")
+    )
+    run_dir = write_run(journal_json("run-1", drill_json("web-down")))
+    render_run(run_dir, scenarios_dir=scenarios, outline=ops)
+    html = (run_dir / "index.html").read_text()
+    table = html.split('id="procedures"')[1]
+    assert XSS not in html and "<b>only</b>" not in html
+    assert "links &lt;b&gt;only&lt;/b&gt; &amp; &lt;script&gt;" in table
+    assert 'data-procedure="Billing &lt;Outage&gt; &amp; Co" data-status="passed"' in table
+    assert 'data-procedure="Status Page" data-status="graded in human mode"' in table
+    assert (
+        "graded as the clock <code>status-page</code> (status page posted) in human mode" in table
+    )
+    assert 'data-procedure="Dashboards" data-status="covered by its section"' in table
+    assert "covered by its section <em>Tools</em>" in table
+    assert "covered by its parts: Status Page, Internal Chat" in table
+    assert 'data-procedure="Pager" data-status="not covered"' in table
+    assert "10 of 12 procedures covered. Not covered: Escalation, Pager." in table
+    assert "Not a procedure" not in table
+
+
+def test_the_history_page_shows_the_procedures_the_history_recorded(
+    reports: Path, write_run: WriteRun, ops: PlaybookOutline
+) -> None:
+    drill = drill_json("billing", procedures=("Billing <Outage> & Co",))
+    publish_run(write_run(journal_json("run-1", drill)), reports, outline=ops)
+    history = load_history(reports / "history.sqlite")
+    (record,) = history.drills
+    assert record.playbook.procedures == ("Billing <Outage> & Co",)
+    # No scenario files beside the reports: the history's own record of what it proved.
+    table = (reports / "index.html").read_text().split('id="procedures"')[1]
+    assert 'data-procedure="Billing &lt;Outage&gt; &amp; Co" data-status="passed"' in table
+
+
+def test_without_a_playbook_there_are_no_procedure_rows(
+    reports: Path, write_run: WriteRun, scenarios: Path
+) -> None:
+    run_dir = write_run(journal_json("run-1"))
+    render_run(run_dir, scenarios_dir=scenarios)
+    assert 'id="procedures"' not in (run_dir / "index.html").read_text()
+
+
+@pytest.mark.parametrize("root", [REPO, REPO / "examples" / "orders"], ids=["bundled", "orders"])
+def test_no_procedure_of_a_bundled_playbook_is_left_uncovered(root: Path) -> None:
+    project = load_project(root / "gameday.yml")
+    outline = PlaybookOutline.of_project(project)
+    assert outline is not None and outline.procedures
+    rows = procedure_coverage(project.scenarios_dir, None, outline)
+    assert [r.title for r in rows if not r.covered] == []
+    # Each scenario that names procedures proves each of them.
+    for scenario in load_all([project.scenarios_dir], project):
+        for name in scenario.playbook.procedures:
+            proved = [r for r in rows if r.title.lower() == name.lower()]
+            assert proved and all(scenario.name in r.scenarios for r in proved), name
+
+
+def test_the_bundled_playbooks_procedures_are_proved_clocked_or_noted(
+    bundled_project: Project,
+) -> None:
+    outline = PlaybookOutline.of_project(bundled_project)
+    assert outline is not None
+    rows = procedures_by_title(procedure_coverage(bundled_project.scenarios_dir, None, outline))
+    assert rows["Database Outage"].scenarios == ("database-outage", "disaster-recovery")
+    assert rows["Regular Testing"].scenarios == ("disaster-recovery",)
+    assert rows["API Gateway Outage"].scenarios == ("load-balancer-failure",)
+    assert rows["Web Application Outage"].scenarios == ("service-down",)
+    assert [c.name for c in rows["Status Page Updates"].clocks] == ["status-page", "status-update"]
+    assert [c.name for c in rows["Level 3 (CTO/VP Engineering)"].clocks] == ["escalate-l3"]
+    assert rows["Payment Processing Outage"].status == "not drilled"
+    assert "payment provider" in rows["Payment Processing Outage"].note
+    assert rows["Documentation"].section == rows["Tools and Resources"]

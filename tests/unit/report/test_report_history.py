@@ -270,3 +270,16 @@ def test_a_version_1_history_reads_its_drills_as_passed_or_failed(tmp_path: Path
         conn.execute("PRAGMA user_version = 1")
     (drill,) = load_history(db).drills  # the missing table is created on opening
     assert drill.verdict == "" and drill.outcome == "passed"
+
+
+def test_a_version_2_history_has_no_procedures_until_it_records_some(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite"
+    record_run(run_of(0, 4.0, 10.0), db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE procedures")
+        conn.execute("PRAGMA user_version = 2")
+    (drill,) = load_history(db).drills  # the missing table is created on opening
+    assert drill.playbook.procedures == ()
+    proved = drill_json("disaster-recovery", procedures=("Regular Testing", "Regular Testing"))
+    record_run(journal_json("run-2", proved, start=T0 + timedelta(days=1)), db)
+    assert load_history(db).drills[-1].playbook.procedures == ("Regular Testing",)

@@ -21,9 +21,10 @@ from gameday.record import JOURNAL_FILE
 from gameday.stages.report import charts
 from gameday.stages.report.coverage import (
     PlaybookOutline,
-    coverage_from_records,
     coverage_rows,
     exercises_in,
+    exercises_of_records,
+    procedure_rows,
 )
 from gameday.stages.report.model import parse_journal, read_journal
 from gameday.stages.report.render import render_run
@@ -224,9 +225,11 @@ def _write_history_page(
     scenarios_dir = scenarios_dir or _default_scenarios(reports_dir)
     latest = history.latest_by_scenario()
     if scenarios_dir is not None:
-        coverage = coverage_rows(exercises_in(scenarios_dir), latest, outline)
+        exercises = exercises_in(scenarios_dir)
     else:
-        coverage = coverage_from_records(latest, outline)
+        exercises = exercises_of_records(latest)
+    coverage = coverage_rows(exercises, latest, outline)
+    procedures = procedure_rows(exercises, latest, outline)
     runs = []
     drills_by_run: dict[str, list[DrillRecord]] = {}
     for d in history.drills:
@@ -253,6 +256,7 @@ def _write_history_page(
             trends=all_trends,
             regressions=[t for t in all_trends if t.latest.slower],
             coverage=coverage,
+            procedures=procedures,
             ratio=REGRESSION_RATIO,
             generated_at=datetime.now(UTC),
         )

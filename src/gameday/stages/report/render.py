@@ -21,7 +21,14 @@ from markupsafe import Markup
 
 from gameday.record import JOURNAL_FILE, AlertTiming, CheckRecord, failed_scopes
 from gameday.stages.report import charts
-from gameday.stages.report.coverage import CoverageRow, PlaybookOutline, coverage_rows, exercises_in
+from gameday.stages.report.coverage import (
+    CoverageRow,
+    PlaybookOutline,
+    ProcedureRow,
+    coverage_rows,
+    exercises_in,
+    procedure_rows,
+)
 from gameday.stages.report.coverage import Exercise as CoverageExercise
 from gameday.stages.report.model import Check, Drill, JournalEvent, ReportError, Run, read_journal
 from gameday.stages.report.store import DEFAULT_HISTORY, History, drill_records, load_history
@@ -178,7 +185,7 @@ def render_run(
     _refuse_shared_files(views, journal)
     if history is None:
         history = load_history(history_db or run_dir.parent / DEFAULT_HISTORY)
-    coverage = run_coverage(
+    coverage, procedures = run_coverage(
         run, scenarios_dir or _default_scenarios(run_dir.parent), history, outline
     )
     written = []
@@ -190,6 +197,7 @@ def render_run(
             run=run,
             views=views,
             coverage=coverage,
+            procedures=procedures,
             failed=[v for v in views if not v.drill.passed],
             generated_at=datetime.now(UTC),
         )
@@ -222,7 +230,8 @@ def run_coverage(
     scenarios_dir: Path | None,
     history: History,
     outline: PlaybookOutline | None = None,
-) -> list[CoverageRow]:
+) -> tuple[list[CoverageRow], list[ProcedureRow]]:
+    """The run page's coverage: the alert and drill rows, and the procedure rows."""
     latest = history.latest_by_scenario()
     this_run = {r.scenario: r for r in drill_records(run)}
     latest.update(this_run)
@@ -234,10 +243,15 @@ def run_coverage(
                 d.name,
                 tuple(dict.fromkeys([*d.playbook.alerts, *d.alert_mttd_s])),
                 d.playbook.drill,
+                d.playbook.section,
+                tuple(d.playbook.procedures),
             )
             for d in run.drills
         ]
-    return coverage_rows(exercises, latest, outline)
+    return (
+        coverage_rows(exercises, latest, outline),
+        procedure_rows(exercises, latest, outline),
+    )
 
 
 def _default_scenarios(reports_dir: Path) -> Path | None:

@@ -1,7 +1,8 @@
 """The history database: every run's results in one SQLite file (stdlib sqlite3, no server).
 
-Three tables, readable with the ``sqlite3`` shell too: ``runs``, ``drills`` (one row per
-scenario of a run) and ``detections`` (one row per expected alert of a drill). Saving a
+Readable with the ``sqlite3`` shell too: ``runs``, ``drills`` (one row per scenario of a
+run), ``detections`` (one row per expected alert of a drill), ``verdicts`` and
+``procedures`` (the playbook procedures a drill names as proved). Saving a
 run again replaces what was saved for it. The pages are made elsewhere (history.py).
 """
 
@@ -31,7 +32,8 @@ __all__ = [
 DEFAULT_HISTORY = "history.sqlite"
 # 2: each drill's verdict (passed, failed or inconclusive) in `verdicts`; a drill of a
 # version 1 history has none and reads as passed or failed.
-SCHEMA_VERSION = 2
+# 3: the playbook procedures each drill names (`procedures`); none in an older history.
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,6 +77,12 @@ CREATE TABLE IF NOT EXISTS verdicts (
     scenario TEXT NOT NULL,
     verdict TEXT NOT NULL,             -- passed, failed or inconclusive
     PRIMARY KEY (run_id, scenario)
+);
+CREATE TABLE IF NOT EXISTS procedures (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    scenario TEXT NOT NULL,
+    procedure TEXT NOT NULL,           -- as the scenario's playbook.procedures names it
+    PRIMARY KEY (run_id, scenario, procedure)
 );
 """
 
@@ -227,6 +235,10 @@ def _insert(conn: sqlite3.Connection, run: Run) -> None:
         )
         conn.execute("INSERT INTO verdicts VALUES (?, ?, ?)", (r.run_id, r.scenario, r.outcome))
         conn.executemany(
+            "INSERT INTO procedures VALUES (?, ?, ?)",
+            [(r.run_id, r.scenario, p) for p in dict.fromkeys(r.playbook.procedures)],
+        )
+        conn.executemany(
             "INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
@@ -271,6 +283,9 @@ def _read(conn: sqlite3.Connection) -> History:
         (run_id, scenario): verdict
         for run_id, scenario, verdict in conn.execute("SELECT * FROM verdicts")
     }
+    procedures: dict[tuple[str, str], list[str]] = {}
+    for run_id, scenario, procedure in conn.execute("SELECT * FROM procedures ORDER BY rowid"):
+        procedures.setdefault((run_id, scenario), []).append(procedure)
     drills = []
     for row in conn.execute(
         "SELECT d.* FROM drills d JOIN runs r USING (run_id) "
@@ -293,7 +308,10 @@ def _read(conn: sqlite3.Connection) -> History:
                 requests=row[11],
                 reasons=tuple(json.loads(row[12])),
                 playbook=PlaybookRef(
-                    section=row[13], alerts=tuple(json.loads(row[15])), drill=row[14]
+                    section=row[13],
+                    alerts=tuple(json.loads(row[15])),
+                    drill=row[14],
+                    procedures=tuple(procedures.get((row[0], row[1]), ())),
                 ),
                 alert_mttd_s={a: m for a, m, _, _ in found},
                 alert_config_s={a: f for a, _, f, _ in found},
