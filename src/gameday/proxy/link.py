@@ -137,7 +137,11 @@ class Side(asyncio.BufferedProtocol):
     def write_eof(self) -> None:
         transport = self.transport
         if transport is not None and not transport.is_closing() and transport.can_write_eof():
-            transport.write_eof()
+            # OSError (ENOTCONN): the peer reset the socket before asyncio noticed, as a client
+            # that gave up under latency does; there is nothing left to end. Raised here, it
+            # would fail the API call (a reset, a toxic removed) that released the EOF.
+            with contextlib.suppress(OSError):
+                transport.write_eof()
 
     def close(self) -> None:
         if self.transport is not None:
