@@ -12,9 +12,12 @@ replayed, runs the same waves and breaks the same way.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,41 @@ def test_a_campaign_finds_the_planted_pair_and_shrinks_to_it(tmp_path: Path) -> 
             check=True,
         )
         assert leftovers.stdout.strip() == ""
+
+
+def test_a_campaign_interrupted_mid_fault_reverts_it_and_removes_its_replica(
+    tmp_path: Path,
+) -> None:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gameday", "campaign", "--seed", "1", "--waves", "2"),
+            *("--reports", str(tmp_path), "--project", str(ORDERS)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    run_id = ""
+    for line in process.stdout:
+        seen.append(line)
+        found = re.search(r"replica gameday-(\S+): ready", line)
+        run_id = found.group(1) if found else run_id
+        if "  + " in line:
+            break  # a fault is in
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=240)
+    output = "".join(seen) + rest
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    assert run_id, output
+    assert Ledger().entries(run_id) == []
+    leftovers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL_RUN}={run_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert leftovers.stdout.strip() == "", output
