@@ -195,7 +195,8 @@ def _shrink(
     minimal = subset_schedule(prefix, items)
     scenario_file, schedule_file = write_minimal(run_dir, minimal, pool, target, project)
     progress(f"smallest failing schedule: {_describe(minimal)}")
-    progress(f"  as a scenario: {scenario_file}\n  as a schedule: {schedule_file}")
+    progress(f"  as a scenario: {scenario_file}")
+    progress(f"  as a schedule: {schedule_file}")
     return ShrinkRecord(
         target=target,
         attempts=tuple(

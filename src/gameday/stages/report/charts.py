@@ -206,7 +206,14 @@ def _draw_markers(
             f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 3" '
             f'class="marker marker-{escape(marker.kind)}"/>'
         )
-        parts.append(_text(x + 3, label_y, marker.label, colour=colour, size=10, halo=True))
+        # A label that would run off the plot's right edge is drawn to the left of its line.
+        width = 6.2 * len(marker.label)
+        if x + 3 + width > sx.out_high + PLOT_RIGHT_MARGIN:
+            parts.append(
+                _text(x - 3, label_y, marker.label, colour=colour, size=10, halo=True, anchor="end")
+            )
+        else:
+            parts.append(_text(x + 3, label_y, marker.label, colour=colour, size=10, halo=True))
 
 
 def _time_axis(parts: list[str], sx: _Scale, top: float, bottom: float, caption: str) -> None:
