@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 # Each public name and the module it lives in.
 _EXPORTS = {
+    "CampaignPlan": "gameday.stages.campaign",
     "DrillResult": "gameday.stages.journal",
     "Journal": "gameday.stages.journal",
     "Project": "gameday.inputs.project",
@@ -33,6 +34,7 @@ _EXPORTS = {
     "load_project": "gameday.inputs.project",
     "load_scenario": "gameday.inputs.scenario",
     "publish": "gameday.stages.publish",
+    "run_campaign": "gameday.stages.campaign",
     "run_drill": "gameday.stages.run",
     "run_gameday": "gameday.stages.run",
     "GamedayError": "gameday.errors",
@@ -40,6 +42,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CampaignPlan",
     "DrillResult",
     "GamedayError",
     "InputError",
@@ -54,6 +57,7 @@ __all__ = [
     "load_project",
     "load_scenario",
     "publish",
+    "run_campaign",
     "run_drill",
     "run_gameday",
 ]
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
     from gameday.infra.replica import Replica
     from gameday.inputs.project import Project, find_project, load_project
     from gameday.inputs.scenario import Scenario, load_all, load_scenario
+    from gameday.stages.campaign import CampaignPlan, run_campaign
     from gameday.stages.journal import DrillResult, Journal
     from gameday.stages.publish import publish
     from gameday.stages.run import run_drill, run_gameday

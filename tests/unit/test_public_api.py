@@ -10,6 +10,7 @@ import sys
 import gameday
 
 EXPECTED = [
+    "CampaignPlan",
     "DrillResult",
     "GamedayError",
     "InputError",
@@ -24,6 +25,7 @@ EXPECTED = [
     "load_project",
     "load_scenario",
     "publish",
+    "run_campaign",
     "run_drill",
     "run_gameday",
 ]
