@@ -6,6 +6,8 @@ The project is the real examples/orders one; nothing here starts a container."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -430,3 +432,47 @@ def test_the_report_page_draws_the_campaign_and_escapes_its_text(tmp_path: Path)
     assert "w1 queue-outage" in page
     assert "5.3%" in page  # gameday's own share: 5 s of 95 s
     json.loads(record.to_json())  # and the record is plain JSON
+
+
+# -- the command's bad input ------------------------------------------------------------------
+
+
+def campaign_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gameday", "campaign", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--duration", "5x"), "expected a duration such as 10m or 90s, got '5x'"),
+        (("--replay", "nothere.yml"), "nothere.yml: cannot read the schedule file"),
+        (("--replay", "campaign.json", "--seed", "3"), "--replay runs a recorded schedule"),
+        (("--seed", "-3"), "Invalid value for '--seed'"),
+    ],
+)
+def test_bad_campaign_options_are_one_clear_message_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    project_file = copy_orders(tmp_path, "")
+    done = campaign_cli(*args, cwd=project_file.parent)
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_campaign_without_scenarios_says_where_it_looked(tmp_path: Path) -> None:
+    import shutil
+
+    project_file = copy_orders(tmp_path, "")
+    shutil.rmtree(project_file.parent / "scenarios")
+    done = campaign_cli("--waves", "1", cwd=project_file.parent)
+    assert done.returncode == 2
+    assert f"{project_file.parent / 'scenarios'} (scenarios: in {project_file}) has none" in (
+        done.stderr
+    )

@@ -678,6 +678,11 @@ def campaign(
         )
     project = _project(project_path)
     scenarios = load_all([project.scenarios_dir], project) if project.scenarios_dir.is_dir() else []
+    if not scenarios:
+        raise InputError(
+            f"a campaign draws its faults from the project's scenarios, and "
+            f"{project.scenarios_dir} (scenarios: in {project.source}) has none"
+        )
     if replay is not None:
         schedule = read_schedule(replay, [s.name for s in scenarios])
         plan = CampaignPlan(replay=schedule, shrink=not no_shrink)
