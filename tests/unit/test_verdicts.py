@@ -330,3 +330,26 @@ def test_pytest_says_inconclusive_rather_than_failed() -> None:
     assert message.startswith("drill database-outage (Database outage) was inconclusive")
     assert "  - the host was saturated: tasks waited for a CPU 90% of the drill" in message
     assert "failed its grade" not in message
+
+
+def test_the_steady_state_kpis_judge_only_the_requests_sent_once_it_held() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gameday.stages.load import LoadReport, RequestRecord
+    from gameday.stages.run import _outside_incident
+
+    t0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+    def sent(s: float, ms: float) -> RequestRecord:
+        return RequestRecord(t0 + timedelta(seconds=s), "read", 200, ms, "")
+
+    # A previous drill's tail (500 ms reads, alerts still active) until 3 s, steady after.
+    load = LoadReport(
+        requests=(sent(0, 500), sent(1, 520), sent(3.5, 9), sent(4, 11), sent(9, 7)),
+        acknowledged=(),
+    )
+    fault = t0 + timedelta(seconds=8)
+    judged = _outside_incident(load, fault, t0 + timedelta(seconds=3))
+    assert [r.latency_ms for r in judged.requests] == [9, 11]
+    everything = _outside_incident(load, fault, None)  # steady from the start
+    assert [r.latency_ms for r in everything.requests] == [500, 520, 9, 11]

@@ -65,6 +65,8 @@ Progress = Callable[[str], None]
 
 PRE_STEADY_TIMEOUT_S = 60.0
 WARMUP_S = 2.0
+# The least of steady load the steady-state KPIs judge, when the steady state came late.
+BASELINE_S = 2.0
 CLEANUP_TIMEOUT_S = 90.0
 
 
@@ -186,6 +188,7 @@ class DrillSession:
         self._host_usage: HostUsage | None = None
         self._load_lag: LoadLag | None = None
         self._onsets: dict[str, datetime | None] = {}
+        self._baseline_from: datetime | None = None  # None: the load's start
         self._closed = False
         self.responder_name = ""
 
@@ -203,19 +206,35 @@ class DrillSession:
             self.load.start()
 
     def verify_steady(self, timeout_s: float = PRE_STEADY_TIMEOUT_S) -> bool:
-        """Wait for the steady state before the fault; False (and why) if it never comes."""
+        """Wait for the steady state before the fault; False (and why) if it never comes.
+
+        The requests of the steady state (what the steady-state KPIs judge) are those from
+        when it held: from the load's start if it held at once, else from when it came
+        (the tail of a previous drill's incident is not this service's everyday), and then
+        for at least BASELINE_S."""
         time.sleep(WARMUP_S)
-        ready_at, problems = steady_state.wait_for(
-            self.replica, self.scenario.steady_state, self.watch, self.load, timeout_s=timeout_s
-        )
-        if ready_at is None:
-            self.not_run = (
-                "the replica was not in its steady state before the fault ("
-                + "; ".join(problems)
-                + ")"
+        deadline = time.monotonic() + timeout_s
+        spec = self.scenario.steady_state
+        problems = steady_state.check(self.replica, spec, self.watch, self.load)
+        while problems:
+            ready_at, problems = steady_state.wait_for(
+                self.replica,
+                spec,
+                self.watch,
+                self.load,
+                timeout_s=max(deadline - time.monotonic(), 0.1),
             )
-            self.notes.append(self.not_run)
-            return False
+            if ready_at is None:
+                self.not_run = (
+                    "the replica was not in its steady state before the fault ("
+                    + "; ".join(problems)
+                    + ")"
+                )
+                self.notes.append(self.not_run)
+                return False
+            self._baseline_from = ready_at
+            time.sleep(BASELINE_S)
+            problems = steady_state.check(self.replica, spec, self.watch, self.load)
         self.timeline.add(EventKind.STEADY_STATE_VERIFIED)
         return True
 
@@ -417,7 +436,7 @@ class DrillSession:
             measurements.mttr_s,
             projected_mttr,
         )
-        outside = _outside_incident(load, self.injected_at, self.steady_at)
+        outside = _outside_incident(load, self.injected_at, self._baseline_from)
         loss = data_loss(load.requests, self._lost, self.injected_at)
         measurements = dataclasses.replace(
             measurements,
@@ -547,14 +566,19 @@ def _fired_after(
 
 
 def _outside_incident(
-    load: LoadReport, injected_at: datetime | None, steady_at: datetime | None
+    load: LoadReport, injected_at: datetime | None, baseline_from: datetime | None
 ) -> LoadReport:
-    """The requests of the steady state the drill found: those that finished before the
-    fault. (After recovery a replica warms up again, a cold cache for one, and that is
-    part of the incident the budgets judge, not of the service's everyday objective.)"""
+    """The requests of the steady state the drill found: those sent once it held
+    (``baseline_from``; None: from the start) that finished before the fault. (After
+    recovery a replica warms up again, a cold cache for one, and that is part of the
+    incident the budgets judge, not of the service's everyday objective.)"""
     if injected_at is None:
         return load
-    chosen = tuple(r for r in load.requests if r.finished_at < injected_at)
+    chosen = tuple(
+        r
+        for r in load.requests
+        if r.finished_at < injected_at and (baseline_from is None or r.at >= baseline_from)
+    )
     return LoadReport(requests=chosen, acknowledged=())
 
 
