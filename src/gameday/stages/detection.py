@@ -32,6 +32,7 @@ from gameday.inputs.monitoring import (
     MonitoringSettings,
     parse_duration_s,
 )
+from gameday.record import AlertSpan
 from gameday.timeline import EventKind, Timeline, utcnow
 
 __all__ = [
@@ -453,3 +454,18 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.RequestError):
         return f"{exc.request.url} did not answer ({type(exc).__name__})"
     return f"unexpected answer ({type(exc).__name__}: {exc})"
+
+
+def alert_spans(observations: Iterable[AlertObservation]) -> tuple[AlertSpan, ...]:
+    """The watch's episodes as the journal records them."""
+    return tuple(
+        AlertSpan(
+            name=o.name,
+            labels=o.labels,
+            pending_at=o.pending_at,
+            firing_at=o.firing_at,
+            resolved_at=o.resolved_at,
+            already_active=o.already_active,
+        )
+        for o in observations
+    )

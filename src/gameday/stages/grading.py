@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gameday.infra.host import HostUsage
 from gameday.inputs.monitoring import ObjectivesSpec
 from gameday.inputs.scenario import Scenario
 from gameday.record import (
@@ -33,6 +34,7 @@ from gameday.record import (
     failed_scopes,
 )
 from gameday.stages.clocks import ClockReading, judge, not_applicable
+from gameday.stages.load import LoadLag
 from gameday.units import range_text, span_text
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "Grade",
     "Measurements",
     "grade",
+    "host_record",
 ]
 
 # Past this share of time with tasks waiting for a CPU (Linux PSI, averaged over the
@@ -649,3 +652,16 @@ def grade(
     passed = all(c.passed for c in checks if c.applicable)
     inconclusive, notes = _host(measurements, passed)
     return Grade(tuple(checks), inconclusive=inconclusive, host_notes=notes)
+
+
+def host_record(usage: HostUsage, lag: LoadLag | None) -> HostRecord:
+    """What the journal keeps of the host's load and the load generator's lag, the facts
+    the inconclusive rule reads."""
+    return HostRecord(
+        cpus=usage.cpus,
+        cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
+        cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
+        load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
+        requests_not_sent=None if lag is None else lag.not_sent,
+        requests_scheduled=None if lag is None else lag.scheduled,
+    )

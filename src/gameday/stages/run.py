@@ -33,12 +33,13 @@ from gameday.stages.detection import (
     AlertObservation,
     AlertWatch,
     DetectionReport,
+    alert_spans,
     symptom_onset,
 )
 from gameday.stages.faults import build_fault
 from gameday.stages.faults.ledger import injected, revert_leftovers
 from gameday.stages.gaps import GapLimits, detection_gaps
-from gameday.stages.grading import Measurements, grade
+from gameday.stages.grading import Measurements, grade, host_record
 from gameday.stages.journal import DrillResult, Journal
 from gameday.stages.load import (
     LoadGenerator,
@@ -373,34 +374,16 @@ class DrillSession:
         )
 
     def _host_record(self) -> HostRecord | None:
-        usage, lag = self._host_usage, self._load_lag
-        if usage is None:
+        if self._host_usage is None:
             return None
-        return HostRecord(
-            cpus=usage.cpus,
-            cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
-            cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
-            load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
-            requests_not_sent=None if lag is None else lag.not_sent,
-            requests_scheduled=None if lag is None else lag.scheduled,
-        )
+        return host_record(self._host_usage, self._load_lag)
 
     def result(self) -> DrillResult:
         """Grade the drill (closing it first if need be)."""
         self.close()
         assert self._load_report is not None and self._detection is not None
         load, detection = self._load_report, self._detection
-        alerts = tuple(
-            AlertSpan(
-                name=o.name,
-                labels=o.labels,
-                pending_at=o.pending_at,
-                firing_at=o.firing_at,
-                resolved_at=o.resolved_at,
-                already_active=o.already_active,
-            )
-            for o in detection.observations
-        )
+        alerts = alert_spans(detection.observations)
         gaps = self._gaps(load, alerts)
         ended_at = self.timeline.add(EventKind.DRILL_ENDED).at
         measurements = _measure(

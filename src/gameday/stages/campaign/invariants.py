@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gameday.infra.host import HostUsage
 from gameday.inputs.scenario import SteadyState
-from gameday.record import AlertSpan, HostRecord, ViolationRecord
+from gameday.record import HostRecord, ViolationRecord
 from gameday.stages.campaign.schedule import detection_budget
-from gameday.stages.detection import AlertObservation
+from gameday.stages.detection import AlertObservation, alert_spans
 from gameday.stages.gaps import GapLimits, detection_gaps
 from gameday.stages.grading import CPU_BUSY_LIMIT, CPU_PRESSURE_LIMIT, NOT_SENT_LIMIT
 from gameday.stages.load import LoadLag, LoadReport
@@ -30,21 +29,7 @@ from gameday.stages.load import LoadLag, LoadReport
 if TYPE_CHECKING:
     from gameday.stages.campaign.runner import FaultRun
 
-__all__ = ["detection", "host_record", "judge_host", "lag_between", "silent", "spans"]
-
-
-def spans(observations: Sequence[AlertObservation]) -> tuple[AlertSpan, ...]:
-    return tuple(
-        AlertSpan(
-            name=o.name,
-            labels=o.labels,
-            pending_at=o.pending_at,
-            firing_at=o.firing_at,
-            resolved_at=o.resolved_at,
-            already_active=o.already_active,
-        )
-        for o in observations
-    )
+__all__ = ["detection", "judge_host", "lag_between", "silent"]
 
 
 def detection(
@@ -107,7 +92,7 @@ def silent(
         min_gap_s=longest,
     )
     requests = [r for r in load.requests if since <= r.at < until]
-    gaps = detection_gaps(requests, spans(episodes), since, until, limits)
+    gaps = detection_gaps(requests, alert_spans(episodes), since, until, limits)
     return [
         ViolationRecord(
             invariant="silent_failure",
@@ -124,17 +109,6 @@ def lag_between(before: LoadLag | None, after: LoadLag) -> LoadLag:
         return after
     return LoadLag(
         after.scheduled - before.scheduled, after.not_sent - before.not_sent, after.max_lag_s
-    )
-
-
-def host_record(usage: HostUsage, lag: LoadLag | None) -> HostRecord:
-    return HostRecord(
-        cpus=usage.cpus,
-        cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
-        cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
-        load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
-        requests_not_sent=None if lag is None else lag.not_sent,
-        requests_scheduled=None if lag is None else lag.scheduled,
     )
 
 

@@ -23,9 +23,10 @@ from gameday.record import AlertSpan, HostRecord, ViolationRecord
 from gameday.stages import steady_state
 from gameday.stages.campaign import invariants
 from gameday.stages.campaign.schedule import FaultKind, hold_of
-from gameday.stages.detection import AlertWatch
+from gameday.stages.detection import AlertWatch, alert_spans
 from gameday.stages.faults import build_fault
 from gameday.stages.faults.ledger import injected, revert_leftovers
+from gameday.stages.grading import host_record
 from gameday.stages.load import LoadGenerator, LoadReport, RecordId, load_for, lost_writes
 from gameday.stages.recovery import StepResult, run_step
 from gameday.timeline import Event, EventKind, Timeline, utcnow
@@ -179,7 +180,7 @@ class Campaign:
             detection = self.watch.stop()
             usage = host.stop()
         lost = self._final_data_check(report, done, notes) if not not_run else None
-        alerts = invariants.spans(detection.observations)
+        alerts = alert_spans(detection.observations)
         lag = self.load.lag() if self.load is not None else None
         return CampaignOutcome(
             started_at=started_at,
@@ -190,7 +191,7 @@ class Campaign:
             alerts=alerts,
             load=report,
             events=tuple(self.timeline.sorted()),
-            host=invariants.host_record(usage, lag),
+            host=host_record(usage, lag),
             overhead_s=dict(self.overhead_s),
             lost_writes=lost,
             not_run=not_run,
@@ -268,7 +269,7 @@ class Campaign:
             )
         lost = self._data_check(index, violations) if steady_at is not None else None
         self.overhead_s["checks"] += time.monotonic() - t_checks
-        record = invariants.host_record(
+        record = host_record(
             host.stop(),
             invariants.lag_between(lag_before, self.load.lag()) if self.load else None,
         )
