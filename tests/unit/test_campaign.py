@@ -329,9 +329,9 @@ def test_a_violation_on_a_saturated_host_is_inconclusive() -> None:
     behind = HostRecord(cpus=2, cpu_pressure=0.2, requests_scheduled=400, requests_not_sent=9)
     assert invariants.judge_host(broken, quiet) == broken
     [judged] = invariants.judge_host(broken, busy)
-    assert judged.inconclusive and "CPU pressure was 91%" in judged.detail
+    assert judged.inconclusive and "tasks waited for a CPU 91% of the time" in judged.detail
     [judged] = invariants.judge_host(broken, behind)
-    assert judged.inconclusive and "load fell behind" in judged.detail
+    assert judged.inconclusive and "load generator fell behind" in judged.detail
 
 
 # -- what a person gets --------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_a_failure_on_a_saturated_host_is_inconclusive(scenario: Scenario) -> No
     graded = grade(scenario, measured(mttr_s=None, steady_problems=("error rate 40%",), host=busy))
     assert graded.verdict == "inconclusive" and not graded.passed
     (why,) = graded.inconclusive
-    assert "tasks waited for a CPU 85% of the drill" in why
+    assert "tasks waited for a CPU 85% of the time" in why
     assert "the host's, not the system's" in why
     # What was measured is kept, for the report.
     assert any("steady state never came back" in r for r in graded.reasons)

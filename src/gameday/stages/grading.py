@@ -43,9 +43,11 @@ __all__ = [
     "NOT_SENT_LIMIT",
     "Check",
     "Grade",
+    "HostStrain",
     "Measurements",
     "grade",
     "host_record",
+    "host_strain",
 ]
 
 # Past this share of time with tasks waiting for a CPU (Linux PSI, averaged over the
@@ -579,36 +581,59 @@ def _kpi_mttr(m: Measurements, target: float) -> Check:
     )
 
 
-def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(why the drill is inconclusive, notes on a busy host that did not decide it)."""
-    host = m.host
-    if host is None:
-        return (), ()
-    inconclusive: list[str] = []
-    notes: list[str] = []
+@dataclass(frozen=True)
+class HostStrain:
+    """What in a host record crosses the limits no verdict may depend on ("" for within)."""
+
+    fell_behind: str
+    saturated: str
+
+    def __bool__(self) -> bool:
+        return bool(self.fell_behind or self.saturated)
+
+
+def host_strain(host: HostRecord) -> HostStrain:
+    """The one rule for a host that may have decided an outcome: the load generator fell
+    behind its schedule, or the CPUs were saturated. The drill's grade and the campaign's
+    invariants both judge by it."""
+    fell_behind = ""
     scheduled = host.requests_scheduled or 0
     not_sent = host.requests_not_sent or 0
     if scheduled and not_sent / scheduled > NOT_SENT_LIMIT:
-        inconclusive.append(
+        fell_behind = (
             f"the load generator fell behind its schedule ({not_sent} of {scheduled} "
             f"requests, {not_sent / scheduled:.1%}, not sent; up to "
-            f"{host.load_lag_max_s or 0:.1f} s late): the drill did not apply its load"
+            f"{host.load_lag_max_s or 0:.1f} s late)"
         )
     pressure, busy = host.cpu_pressure, host.cpu_busy
     saturated = ""
     if pressure is not None and pressure >= CPU_PRESSURE_LIMIT:
         also = f"; CPUs {busy:.0%} busy" if busy is not None else ""
         saturated = (
-            f"the host was saturated: tasks waited for a CPU {pressure:.0%} of the drill{also}"
+            f"the host was saturated: tasks waited for a CPU {pressure:.0%} of the time{also}"
         )
     elif busy is not None and busy >= CPU_BUSY_LIMIT:
-        # No idle CPU at all over the drill (also where the kernel has no pressure figures).
-        saturated = f"the host was saturated: its CPUs were {busy:.0%} busy during the drill"
-    if saturated:
+        # No idle CPU at all (also where the kernel has no pressure figures).
+        saturated = f"the host was saturated: its CPUs were {busy:.0%} busy"
+    return HostStrain(fell_behind, saturated)
+
+
+def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(why the drill is inconclusive, notes on a busy host that did not decide it)."""
+    if m.host is None:
+        return (), ()
+    strain = host_strain(m.host)
+    inconclusive: list[str] = []
+    notes: list[str] = []
+    if strain.fell_behind:
+        inconclusive.append(f"{strain.fell_behind}: the drill did not apply its load")
+    if strain.saturated:
         if checks_passed:
-            notes.append(f"{saturated}; the drill passed regardless")
+            notes.append(f"{strain.saturated}; the drill passed regardless")
         else:
-            inconclusive.append(f"{saturated}, so the failures may be the host's, not the system's")
+            inconclusive.append(
+                f"{strain.saturated}, so the failures may be the host's, not the system's"
+            )
     return tuple(inconclusive), tuple(notes)
 
 

@@ -23,7 +23,7 @@ from gameday.record import HostRecord, ViolationRecord
 from gameday.stages.campaign.schedule import detection_budget
 from gameday.stages.detection import AlertObservation, alert_spans
 from gameday.stages.gaps import GapLimits, detection_gaps
-from gameday.stages.grading import CPU_BUSY_LIMIT, CPU_PRESSURE_LIMIT, NOT_SENT_LIMIT
+from gameday.stages.grading import host_strain
 from gameday.stages.load import LoadLag, LoadReport
 
 if TYPE_CHECKING:
@@ -113,16 +113,10 @@ def lag_between(before: LoadLag | None, after: LoadLag) -> LoadLag:
 
 
 def host_saturated(host: HostRecord) -> str:
-    """Why the host may have decided a wave's outcome; "" when it was not saturated."""
-    if host.requests_scheduled and host.requests_not_sent is not None:
-        share = host.requests_not_sent / host.requests_scheduled
-        if share > NOT_SENT_LIMIT:
-            return f"the load fell behind ({share:.1%} of requests not sent)"
-    if host.cpu_pressure is not None and host.cpu_pressure >= CPU_PRESSURE_LIMIT:
-        return f"the host's CPU pressure was {host.cpu_pressure:.0%}"
-    if host.cpu_busy is not None and host.cpu_busy >= CPU_BUSY_LIMIT:
-        return f"the host's CPUs were {host.cpu_busy:.0%} busy"
-    return ""
+    """Why the host may have decided a wave's outcome (the drill's rule,
+    ``grading.host_strain``); "" when it did not."""
+    strain = host_strain(host)
+    return "; ".join(why for why in (strain.fell_behind, strain.saturated) if why)
 
 
 def judge_host(violations: list[ViolationRecord], host: HostRecord) -> list[ViolationRecord]:
