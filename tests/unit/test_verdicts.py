@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from drill_fakes import FakePrometheus
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gameday.infra.host import HostMonitor, HostSample, usage_between
 from gameday.inputs.monitoring import ObjectivesSpec
@@ -15,7 +17,7 @@ from gameday.inputs.scenario import Scenario, load_scenario
 from gameday.record import AlertSpan, AlertTiming, DetectionGap, ErrorBudget, HostRecord
 from gameday.stages.detection import symptom_onset
 from gameday.stages.gaps import GapLimits, detection_gaps
-from gameday.stages.grading import Measurements, grade
+from gameday.stages.grading import Measurements, grade, over_quantile_beyond_chance
 from gameday.stages.load import RequestRecord
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
@@ -353,3 +355,48 @@ def test_the_steady_state_kpis_judge_only_the_requests_sent_once_it_held() -> No
     assert [r.latency_ms for r in judged.requests] == [9, 11]
     everything = _outside_incident(load, fault, None)  # steady from the start
     assert [r.latency_ms for r in everything.requests] == [500, 520, 9, 11]
+
+
+def test_a_few_slow_requests_in_a_short_steady_state_do_not_fail_the_p95_objective(
+    scenario: Scenario,
+) -> None:
+    # 50 requests, 3 over 200 ms: the percentile is over, but a service whose p95 is 200 ms
+    # gives 3 of 50 nearly half the time.
+    three_slow = (40.0,) * 47 + (230.0, 240.0, 250.0)
+    graded = grade(scenario, kpis(steady_p95_ms=230.0, steady_latencies_ms=three_slow), OBJECTIVES)
+    p95 = next(c for c in graded.checks if c.id == "kpi:p95")
+    assert p95.passed
+    assert "3 of 50 requests over 200 ms: within chance" in p95.measured
+
+
+def test_a_steady_state_that_is_slow_beyond_chance_fails_the_p95_objective(
+    scenario: Scenario,
+) -> None:
+    eight_slow = (40.0,) * 42 + (300.0,) * 8
+    graded = grade(scenario, kpis(steady_p95_ms=300.0, steady_latencies_ms=eight_slow), OBJECTIVES)
+    p95 = next(c for c in graded.checks if c.id == "kpi:p95")
+    assert not p95.passed
+    assert "8 of 50 requests over 200 ms, more than chance" in p95.reason
+
+
+@given(n=st.integers(min_value=1, max_value=400), over=st.integers(min_value=0, max_value=400))
+def test_the_p95_test_needs_more_slow_requests_than_chance_gives(n: int, over: int) -> None:
+    over = min(over, n)
+    latencies = [300.0] * over + [10.0] * (n - over)
+    shown = over_quantile_beyond_chance(latencies, 200.0)
+    # Never with a share of slow requests at or under 5%, and always once more than 5% are
+    # slow by a margin that chance cannot reach (binomial: mean 5%, well past 3 sigma).
+    if over <= 0.05 * n:
+        assert not shown
+    sigma = (n * 0.05 * 0.95) ** 0.5
+    if over > 0.05 * n + 4 * sigma + 1:
+        assert shown
+    # One more slow request never turns a shown failure into none.
+    if shown and over < n:
+        assert over_quantile_beyond_chance([300.0] * (over + 1) + [10.0] * (n - over - 1), 200.0)
+
+
+def test_the_p95_test_takes_a_long_drills_requests() -> None:
+    # 20,000 requests (a long drill): 6% slow is beyond chance, 5% is not; no overflow.
+    assert over_quantile_beyond_chance([300.0] * 1200 + [10.0] * 18800, 200.0)
+    assert not over_quantile_beyond_chance([300.0] * 1000 + [10.0] * 19000, 200.0)

@@ -19,8 +19,9 @@ whose CPUs were saturated (a pass there stands: the playbook held even on a busy
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from math import exp, lgamma, log
 
 from gameday.infra.host import HostUsage
 from gameday.inputs.monitoring import ObjectivesSpec
@@ -88,6 +89,8 @@ class Measurements:
     error_budget: ErrorBudget | None = None
     gaps: tuple[DetectionGap, ...] = ()
     steady_p95_ms: float | None = None  # requests of the steady state before the fault
+    # The latencies that p95 is taken from (the successful requests of that steady state).
+    steady_latencies_ms: tuple[float, ...] = ()
     steady_error_rate: float | None = None
     host: HostRecord | None = None
     # The project's communication and escalation clocks as the responders marked them.
@@ -441,6 +444,70 @@ def _kpi(
     )
 
 
+# A steady state before a fault lasts seconds: tens of requests, where one request that
+# waited for a busy CPU moves the p95. The p95 objective fails only when the requests show
+# it beyond chance, at this confidence.
+P95_CONFIDENCE = 0.95
+
+
+def over_quantile_beyond_chance(
+    latencies_ms: Sequence[float], target_ms: float, quantile: float = 0.95
+) -> bool:
+    """Whether ``latencies_ms`` show their ``quantile`` above ``target_ms`` beyond chance.
+
+    A service whose quantile is exactly the target answers each request over it with
+    probability 1 - quantile, so the count over it is binomial; the sample shows the
+    quantile above the target when a count this large would come less than
+    1 - P95_CONFIDENCE of the time. With thousands of requests this is the plain
+    percentile; with fifty it takes six slow requests, not three."""
+    n = len(latencies_ms)
+    over = sum(1 for latency in latencies_ms if latency > target_ms)
+    p = 1.0 - quantile
+    if over == 0:
+        return False
+
+    def log_pmf(k: int) -> float:  # in logs: a long drill's binomials overflow a float
+        return lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1) + k * log(p) + (n - k) * log(1 - p)
+
+    chance = sum(exp(log_pmf(k)) for k in range(over, n + 1))
+    return chance < 1.0 - P95_CONFIDENCE
+
+
+def _kpi_p95(p95_ms: float, latencies_ms: Sequence[float], target: float) -> Check:
+    over = sum(1 for latency in latencies_ms if latency > target)
+    counted = f"{over} of {len(latencies_ms)} requests over {target:.0f} ms"
+    if p95_ms <= target:
+        return _kpi(
+            "p95",
+            "p95 in the steady state (KPI)",
+            True,
+            f"{p95_ms:.0f} ms",
+            f"< {target:.0f} ms",
+            "",
+            target,
+        )
+    if latencies_ms and not over_quantile_beyond_chance(latencies_ms, target):
+        return _kpi(
+            "p95",
+            "p95 in the steady state (KPI)",
+            True,
+            f"{p95_ms:.0f} ms ({counted}: within chance for a p95 of {target:.0f} ms)",
+            f"< {target:.0f} ms",
+            "",
+            target,
+        )
+    return _kpi(
+        "p95",
+        "p95 in the steady state (KPI)",
+        False,
+        f"{p95_ms:.0f} ms",
+        f"< {target:.0f} ms",
+        f"p95 latency in the steady state {p95_ms:.0f} ms, over the playbook's "
+        f"{target:.0f} ms ({counted}, more than chance)",
+        target,
+    )
+
+
 def _kpi_checks(
     scenario: Scenario, m: Measurements, objectives: ObjectivesSpec | None
 ) -> list[Check]:
@@ -453,20 +520,7 @@ def _kpi_checks(
     if objectives.mttr is not None:
         checks.append(_kpi_mttr(m, objectives.mttr))
     if m.load_measured and objectives.p95_ms is not None and m.steady_p95_ms is not None:
-        target = objectives.p95_ms
-        ok = m.steady_p95_ms <= target
-        checks.append(
-            _kpi(
-                "p95",
-                "p95 in the steady state (KPI)",
-                ok,
-                f"{m.steady_p95_ms:.0f} ms",
-                f"< {target:.0f} ms",
-                f"p95 latency in the steady state {m.steady_p95_ms:.0f} ms, over the "
-                f"playbook's {target:.0f} ms",
-                target,
-            )
-        )
+        checks.append(_kpi_p95(m.steady_p95_ms, m.steady_latencies_ms, objectives.p95_ms))
     if m.load_measured and objectives.error_rate is not None and m.steady_error_rate is not None:
         target = objectives.error_rate
         ok = m.steady_error_rate <= target

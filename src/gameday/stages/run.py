@@ -430,6 +430,7 @@ class DrillSession:
             error_budget=budget,
             gaps=gaps,
             steady_p95_ms=outside.p95_ms() if outside.requests else None,
+            steady_latencies_ms=tuple(r.latency_ms for r in outside.requests if not r.failed),
             steady_error_rate=outside.error_rate() if outside.requests else None,
             host=self._host_record(),
         )
