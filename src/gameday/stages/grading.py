@@ -642,9 +642,6 @@ class HostStrain:
     fell_behind: str
     saturated: str
 
-    def __bool__(self) -> bool:
-        return bool(self.fell_behind or self.saturated)
-
 
 def host_strain(host: HostRecord) -> HostStrain:
     """The one rule for a host that may have decided an outcome: the load generator fell
