@@ -15,7 +15,6 @@ Revert kills the holder processes, terminates any session left, and waits until 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,9 +32,6 @@ HOLD_DIR = "/tmp/gameday-exhaust"
 CONNECT_TIMEOUT_S = 15.0
 TERMINATE_TIMEOUT_S = 10.0
 POLL_S = 0.1
-# A count of held sessions that stays the same this long is all the server lets in. On a
-# busy host one psql can take over a second to connect: 1 s once stopped at 19 of 20.
-STABLE_S = 3.0
 
 SOCKET_DIR = "/run/postgresql"
 # A server that is flooded with connection attempts turns even a superuser away for a moment.
@@ -90,6 +86,19 @@ def psql(replica: Replica, spec: ConnectionExhaustionFault, sql: str, what: str)
         raise FaultError(f"{what}: {exc}") from exc
 
 
+# The held sessions, and the ordinary slots still free: max_connections less the slots kept
+# for superusers (and, from PostgreSQL 16, for pg_use_reserved_connections) less every client
+# session but this query's own, which may sit in a reserved slot when the rest are full.
+_OPENING_SQL = f"""
+SELECT count(*) FILTER (WHERE application_name = '{APPLICATION_NAME}') || '|' ||
+  (current_setting('max_connections')::int
+   - current_setting('superuser_reserved_connections')::int
+   - coalesce(current_setting('reserved_connections', true)::int, 0)
+   - count(*) FILTER (WHERE backend_type = 'client backend'))
+FROM pg_stat_activity WHERE pid <> pg_backend_pid()
+"""
+
+
 def count_sessions(replica: Replica, spec: ConnectionExhaustionFault) -> int:
     """How many sessions the fault holds right now."""
     sql = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'"
@@ -119,19 +128,16 @@ class ConnectionExhaustion:
             "start the session holder",
             detach=True,
         )
-        # Done when all are open, or when the count stops growing: the server is full.
-        last, stable_since = -1, time.monotonic()
 
+        # Done when all are open, or when the server has no ordinary slot left: a count that
+        # merely stops growing is not enough, as one psql can take seconds on a busy host.
         def opened() -> tuple[int, bool]:
             """How many are held, and whether that is all there will be."""
-            nonlocal last, stable_since
-            held = count_sessions(replica, spec)
-            if held >= wanted:
-                return held, True
-            if held != last:
-                last, stable_since = held, time.monotonic()
-                return held, False
-            return held, held > 0 and time.monotonic() - stable_since > STABLE_S
+            held, free = (
+                int(part)
+                for part in psql(replica, spec, _OPENING_SQL, "count the held sessions").split("|")
+            )
+            return held, held >= wanted or (held > 0 and free <= 0)
 
         waited = poll(opened, lambda seen: seen[1], timeout_s=CONNECT_TIMEOUT_S, interval_s=POLL_S)
         if not waited.ok and waited.last[0] == 0:
