@@ -386,6 +386,17 @@ class LoadPoint(_Record):
         return self.errors / self.requests
 
 
+class AnswerCount(_Record):
+    """How often users got one answer to one request of the load during the incident (from
+    the fault to the steady state back): what they saw, failures and successes alike."""
+
+    request: Item  # the name of the project's request
+    answer: Item  # "HTTP 202", or "no answer" (a timeout, a refused connection)
+    count: Count = None
+    failed: Passed = False  # whether the load counted these a failure
+    p95_ms: Seconds = None  # how long users waited for it
+
+
 class DrillRecord(_Record):
     """One scenario's result in a run."""
 
@@ -419,6 +430,7 @@ class DrillRecord(_Record):
     noise: tuple[Item, ...] = ()
     requests: Count = None
     acknowledged_writes: Count = None
+    answers: tuple[AnswerCount, ...] = ()
     targets: TargetsRecord = Field(default_factory=TargetsRecord)
     checks: tuple[CheckRecord, ...] = ()
     faults: tuple[Item, ...] = ()

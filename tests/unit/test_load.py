@@ -283,6 +283,26 @@ def record(
     )
 
 
+def test_answers_count_what_users_got_by_request_the_most_frequent_first() -> None:
+    records = (
+        record(0, 201),
+        record(1, 200),
+        record(2, 503),
+        record(3, 200),
+        record(4, None),
+        record(5, 201),
+    )
+    answers = LoadReport(requests=records, acknowledged=()).answers()
+    assert [a.p95_ms for a in answers] == [10.0] * 4
+    assert [(a.request, a.answer, a.count, a.failed) for a in answers] == [
+        ("create-task", "HTTP 201", 2, False),
+        ("read-task", "HTTP 200", 2, False),
+        ("read-task", "HTTP 503", 1, True),
+        ("read-task", "no answer", 1, True),
+    ]
+    assert LoadReport(requests=(), acknowledged=()).answers() == ()
+
+
 def test_percentile_is_the_nearest_rank() -> None:
     assert percentile([], 0.95) is None
     assert percentile([5.0], 0.95) == 5.0

@@ -22,6 +22,7 @@ from gameday.inputs.scenario import Scenario
 from gameday.record import (
     JOURNAL_FILE,
     AlertSpan,
+    AnswerCount,
     DrillRecord,
     EventRecord,
     LoadPoint,
@@ -59,6 +60,7 @@ class DrillResult:
     load_series: tuple[LoadPoint, ...] = ()
     requests: int = 0
     acknowledged: int = 0
+    answers: tuple[AnswerCount, ...] = ()  # what users got from the fault to recovery
     notes: tuple[str, ...] = ()
 
     @property
@@ -99,6 +101,7 @@ class DrillResult:
             noise=m.noise,
             requests=self.requests,
             acknowledged_writes=self.acknowledged,
+            answers=self.answers,
             targets=TargetsRecord(
                 mttd_s=targets.mttd_s,
                 mtta_s=targets.mtta_s,

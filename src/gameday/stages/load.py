@@ -34,7 +34,7 @@ import httpx
 from gameday.errors import InputError, ReplicaError
 from gameday.inputs.project import DataCheck, LoadRequest, LoadSpec, loopback_url
 from gameday.inputs.scenario import Load
-from gameday.record import LoadPoint
+from gameday.record import AnswerCount, LoadPoint
 from gameday.timeline import EventKind, Timeline, utcnow
 
 if TYPE_CHECKING:
@@ -213,6 +213,26 @@ class LoadReport:
                 )
             )
         return tuple(buckets)
+
+    def answers(self) -> tuple[AnswerCount, ...]:
+        """How each request was answered, how often: by request in the load's order of first
+        use, the most frequent answer first."""
+        waits: dict[tuple[str, str, bool], list[float]] = {}
+        for r in self.requests:
+            answer = "no answer" if r.status is None else f"HTTP {r.status}"
+            waits.setdefault((r.kind, answer, r.failed), []).append(r.latency_ms)
+        order = {kind: i for i, kind in enumerate(dict.fromkeys(r.kind for r in self.requests))}
+        ranked = sorted(waits.items(), key=lambda item: (order[item[0][0]], -len(item[1])))
+        return tuple(
+            AnswerCount(
+                request=kind,
+                answer=answer,
+                count=len(latencies),
+                failed=failed,
+                p95_ms=round(percentile(latencies, 0.95) or 0.0, 1),
+            )
+            for (kind, answer, failed), latencies in ranked
+        )
 
     def between(self, start: datetime, end: datetime) -> LoadReport:
         """The requests sent in ``[start, end)`` and the writes those requests acknowledged."""

@@ -450,6 +450,11 @@ class DrillSession:
             load_series=load.series(1.0),
             requests=len(load.requests),
             acknowledged=len(load.acknowledged),
+            answers=(
+                load.between(self.injected_at, self.steady_at or ended_at).answers()
+                if self.injected_at is not None
+                else ()
+            ),
             notes=tuple(notes),
         )
 

@@ -327,6 +327,12 @@ def drill_json(
         "noise": list(noise),
         "requests": requests,
         "acknowledged_writes": 140,
+        # What users got while the database was down, then back.
+        "answers": [
+            {"request": "create-task", "answer": "HTTP 503", "count": 40, "failed": True},
+            {"request": "create-task", "answer": "HTTP 201", "count": 30, "failed": False},
+            {"request": "read-task", "answer": "HTTP 200", "count": 90, "failed": False},
+        ],
         "targets": {
             "mttd_s": mttd_budget_s,
             "mtta_s": 600.0,

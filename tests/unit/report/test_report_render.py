@@ -440,3 +440,37 @@ def test_the_clocks_show_with_their_targets_and_verdicts(write_run: WriteRun) ->
     prevention = postmortem.split("## Prevention")[1].split("## Lessons")[0]
     assert "status page posted after 7.2 min" in prevention
     assert "customer email" not in prevention
+
+
+def test_what_users_got_during_the_incident_is_shown_with_its_failures(
+    write_run: WriteRun,
+) -> None:
+    drill = drill_json()
+    drill["answers"] = [
+        {"request": "pay-task", "answer": "HTTP 202", "count": 38, "failed": False, "p95_ms": 12},
+        {"request": "pay-task", "answer": "HTTP 200", "count": 2, "failed": False},
+        {"request": "read-task", "answer": "HTTP 503", "count": 4, "failed": True},
+    ]
+    run_dir = write_run(journal_json("run-1", drill))
+    render_run(run_dir)
+    html = (run_dir / "index.html").read_text()
+    assert '<span class="flag" data-answer="read-task HTTP 503">' in html
+    page = re.sub(r"<[^>]+>", "", html)
+    assert (
+        "Users gotfrom the fault to recovery: pay-task: 38 HTTP 202 (p95 12 ms), 2 HTTP 200; "
+        "read-task: 4 HTTP 503 (failed)"
+    ) in page
+    postmortem = (run_dir / "postmortem-database-outage.md").read_text()
+    assert (
+        "- **What Users Got** (from the fault to recovery): `pay-task`: 38 HTTP 202 (p95 12 ms), "
+        "2 HTTP 200; `read-task`: 4 HTTP 503 (failed)"
+    ) in postmortem
+
+
+def test_a_drill_without_answers_shows_no_line_for_them(write_run: WriteRun) -> None:
+    drill = drill_json()
+    drill["answers"] = []
+    run_dir = write_run(journal_json("run-1", drill))
+    render_run(run_dir)
+    assert "Users got" not in (run_dir / "index.html").read_text()
+    assert "What Users Got" not in (run_dir / "postmortem-database-outage.md").read_text()
