@@ -82,8 +82,28 @@ def test_every_addition_is_marked_as_one_and_is_not_the_playbooks(
     assert [rule["alert"] for rule in alerts] == ["HighUserErrorRate"]
     for rule in alerts:
         assert rule["labels"]["playbook_addition"] == "true"
-    assert bundled_project.additions == {"HighUserErrorRate"}
+    assert bundled_project.additions == {
+        "HighUserErrorRate",
+        "PaymentProviderDown",
+        "PaymentQueueBacklog",
+    }
     assert bundled_project.playbook is not None
     assert not bundled_project.additions & set(bundled_project.playbook.alerts)
     tests = (TESTS / "playbook-additions.test.yml").read_text()
     assert "alertname: HighUserErrorRate\n" in tests
+
+
+def test_the_payment_rules_are_valid_and_marked_as_additions() -> None:
+    code, output = promtool("check", "rules", "/rules/payment-alerts.yml")
+    assert code == 0, output
+    assert "SUCCESS: 2 rules found" in output
+    groups = yaml.safe_load((RULES / "payment-alerts.yml").read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert {r["alert"] for r in rules} == {"PaymentProviderDown", "PaymentQueueBacklog"}
+    assert all(r["labels"]["playbook_addition"] == "true" for r in rules)
+
+
+def test_the_payment_alerts_pass_their_promtool_unit_tests() -> None:
+    code, output = promtool("test", "rules", "/tests/payment-alerts.test.yml")
+    assert code == 0, output
+    assert "SUCCESS" in output

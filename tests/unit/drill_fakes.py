@@ -94,7 +94,8 @@ class FakeHttpService:
 
 
 class FakeGateway(FakeHttpService):
-    """The task API as the gateway shows it: POST /tasks, GET /tasks/{id}, GET /health.
+    """The task API as the gateway shows it: POST /tasks, GET /tasks/{id},
+    POST /tasks/{id}/pay (always paid at once), GET /health.
 
     ``fail_with`` makes every task request answer that status; ``health_status`` is what
     /health answers.
@@ -123,6 +124,12 @@ class FakeGateway(FakeHttpService):
             task_id = int(match.group(1))
             if task_id in self.tasks:
                 return 200, {"id": task_id, "title": self.tasks[task_id]}
+            return 404, {"error": "no such task"}
+        match = re.fullmatch(r"/tasks/(\d+)/pay", path)
+        if method == "POST" and match:
+            task_id = int(match.group(1))
+            if task_id in self.tasks:
+                return 200, {"task_id": task_id, "status": "paid"}
             return 404, {"error": "no such task"}
         return super().route(method, path, body)
 

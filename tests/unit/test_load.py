@@ -40,7 +40,8 @@ def _bundled_load() -> LoadSpec:
 
 
 # The bundled project's load (docs/project.md): create-task (POST /tasks, weight 3,
-# returns_id: id) and read-task (GET /tasks/{id}, weight 7) on the gateway.
+# returns_id: id), read-task (GET /tasks/{id}, weight 7) and pay-task (POST
+# /tasks/{id}/pay, weight 1) on the gateway.
 TASKS = _bundled_load()
 
 
@@ -121,7 +122,9 @@ def test_a_read_of_an_acknowledged_write_that_is_gone_is_a_lost_write(
         report = generator.stop()
     missing = [r for r in report.requests if r.error == "an acknowledged write was not found"]
     assert missing
-    assert all(r.kind == "read-task" and r.status == 404 and r.failed for r in missing)
+    # Every request that names an acknowledged task sees it gone: reads and payments.
+    assert {r.kind for r in missing} <= {"read-task", "pay-task"}
+    assert all(r.status == 404 and r.failed for r in missing)
     assert {r.record_id for r in missing} <= set(report.acknowledged)
 
 
@@ -192,7 +195,11 @@ def test_load_goes_only_to_loopback(url: str) -> None:
 def test_the_scenario_changes_the_projects_rate_timeout_and_weights() -> None:
     changed = load_for(TASKS, Load(rate_per_s=5, timeout_s=0.5, weights={"read-task": 0}))
     assert (changed.rate_per_s, changed.timeout_s, changed.target) == (5, 0.5, "gateway")
-    assert {r.name: r.weight for r in changed.requests} == {"create-task": 3, "read-task": 0}
+    assert {r.name: r.weight for r in changed.requests} == {
+        "create-task": 3,
+        "read-task": 0,
+        "pay-task": 1,
+    }
     assert load_for(TASKS, Load()) == TASKS
     assert TASKS.requests[1].weight == 7  # the project's own spec is not changed
 

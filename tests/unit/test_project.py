@@ -43,6 +43,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
         "gateway",
         "gateway-log-exporter",
         "nginx-exporter",
+        "payment-provider-standin",
         "postgres",
         "postgres-exporter",
         "prometheus",
@@ -68,6 +69,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
     }
     assert project.topology.services["gateway"].networks == {"app"}
     assert project.topology.services["postgres"].networks == {"data"}
+    assert project.topology.services["payment-provider-standin"].networks == {"payments"}
 
 
 def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
@@ -84,9 +86,12 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "HighResponseTime": 3.0,
         "NetworkLatency": 3.0,
         "HighUserErrorRate": 3.0,
+        # gameday's additions to the playbook (payment-alerts.yml).
+        "PaymentProviderDown": 2.0,
+        "PaymentQueueBacklog": 5.0,
     }
     # The one alert the playbook lacks, which the project's rules add to it.
-    assert project.additions == {"HighUserErrorRate"}
+    assert project.additions == {"HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog"}
     assert project.playbook is not None
     assert [s.group for s in project.playbook.sections] == [
         "Complete Service Outage",
@@ -106,6 +111,7 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         "backend-1-redis",
         "backend-2-postgres",
         "backend-2-redis",
+        "backend-to-payments",
     }
 
 
@@ -121,7 +127,7 @@ def test_the_bundled_projects_own_fields(bundled_project: Project) -> None:
     assert project.fault_targets("deploy") == {"backend-1", "backend-2"}
     assert "prometheus" not in project.fault_targets("service")
     assert project.spec.load is not None and project.spec.load.target == "gateway"
-    assert [r.name for r in project.spec.load.requests] == ["create-task", "read-task"]
+    assert [r.name for r in project.spec.load.requests] == ["create-task", "read-task", "pay-task"]
     assert [c.service for c in project.hooks_after("backend-2")] == ["gateway"]
     assert project.hooks_after("postgres") == []
     cache = [name for name, _ in project.commands_for("Cache Outages")]

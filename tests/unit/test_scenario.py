@@ -506,7 +506,8 @@ def test_a_link_must_exist_in_the_projects_proxy() -> None:
     message = error_of(text)
     assert (
         message == "example.yml:8: field 'faults.0.links.1': expected one of the proxy's links "
-        "(backend-1-postgres, backend-1-redis, backend-2-postgres, backend-2-redis), "
+        "(backend-1-postgres, backend-1-redis, backend-2-postgres, backend-2-redis, "
+        "backend-to-payments), "
         "got 'backend-3-redis'"
     )
 
@@ -548,7 +549,7 @@ def test_a_partition_names_a_network_of_the_compose_file() -> None:
         "example.yml:8: field 'faults.0.services.0': expected a service on the 'wan' "
         "network, but backend-1 is only on app, data",
         "example.yml:9: field 'faults.0.network': expected a network of the compose file "
-        "(app, data), got 'wan'",
+        "(app, data, payments), got 'wan'",
     ]
 
 
@@ -562,18 +563,21 @@ def test_expected_alerts_must_be_the_playbook_sections() -> None:
 
 SERVICES = (
     "alertmanager, backend-1, backend-2, backup, blackbox, gateway, gateway-log-exporter, "
-    "nginx-exporter, postgres, "
+    "nginx-exporter, payment-provider-standin, postgres, "
     "postgres-exporter, prometheus, proxy, redis, redis-exporter"
 )
 COMMANDS = (
     "backend-1-health, backend-2-health, backup-status, cache-ping, cache-stats, "
     "database-ready, database-sessions, flush-cache, gateway-config-test, "
-    "gateway-misroute-writes, gateway-restore-routes, reload-gateway, "
+    "gateway-misroute-writes, gateway-restore-routes, payment-provider-failing, "
+    "payment-provider-health, payment-provider-healthy, payment-queue, payment-queue-drained, "
+    "payments-queued, reload-gateway, "
     "restore-database, tasks-restored, terminate-idle-sessions"
 )
 ALERTS = (
     "DatabaseDown, HighDatabaseConnections, HighResponseTime, HighUserErrorRate, "
-    "LowRedisHitRate, NetworkLatency, RedisDown, ServiceDown"
+    "LowRedisHitRate, NetworkLatency, PaymentProviderDown, PaymentQueueBacklog, RedisDown, "
+    "ServiceDown"
 )
 
 
@@ -583,14 +587,15 @@ ALERTS = (
         pytest.param(
             with_line(8, "    service: mysql"),
             "example.yml:8: field 'faults.0.service': expected a service this project lets "
-            "faults target (backend-1, backend-2, gateway, postgres, proxy, redis), got 'mysql'",
+            "faults target (backend-1, backend-2, gateway, payment-provider-standin, postgres, "
+            "proxy, redis), got 'mysql'",
             id="fault service not a target",
         ),
         pytest.param(
             with_line(8, "    service: prometheus"),
             "example.yml:8: field 'faults.0.service': expected a service this project lets "
-            "faults target (backend-1, backend-2, gateway, postgres, proxy, redis), "
-            "got 'prometheus'",
+            "faults target (backend-1, backend-2, gateway, payment-provider-standin, postgres, "
+            "proxy, redis), got 'prometheus'",
             id="monitoring is no fault target",
         ),
         pytest.param(
@@ -666,7 +671,7 @@ ALERTS = (
         pytest.param(
             with_line(16, "load:\n  weights: {create-task: 1, delete-task: 2}\ntargets:"),
             "example.yml:17: field 'load.weights.delete-task': expected a request of the "
-            "project's load (create-task, read-task), got 'delete-task'",
+            "project's load (create-task, pay-task, read-task), got 'delete-task'",
             id="unknown load weight",
         ),
         pytest.param(
@@ -726,10 +731,11 @@ def test_the_bundled_projects_references_match_its_files() -> None:
         "backend-1-redis",
         "backend-2-postgres",
         "backend-2-redis",
+        "backend-to-payments",
     }
     assert PROJECT.topology.services["backend-1"].networks == {"app", "data"}
     assert PROJECT.topology.services["postgres"].networks == {"data"}
-    assert PROJECT.topology.networks() == {"app", "data"}
+    assert PROJECT.topology.networks() == {"app", "data", "payments"}
 
 
 def test_toxic_attributes_match_the_proxys_toxics() -> None:
@@ -762,7 +768,10 @@ def test_bundled_names_are_unique_and_the_playbook_is_covered() -> None:
     bundled = [s for s in scenarios if s.source in BUNDLED]
     # Every alert the playbook names is the point of at least one drill.
     assert PROJECT.playbook is not None
-    assert {alert for s in bundled for alert in s.detection.expect} == set(PROJECT.playbook.alerts)
+    expected = {alert for s in bundled for alert in s.detection.expect}
+    assert expected >= set(PROJECT.playbook.alerts)
+    # And so is every alert the project adds to it (the payment provider's).
+    assert expected - set(PROJECT.playbook.alerts) == {"PaymentProviderDown", "PaymentQueueBacklog"}
     drills = {s.playbook.drill for s in bundled} - {None}
     assert drills == {
         "Database outage simulation",

@@ -609,3 +609,292 @@ def test_http_refuses_oversized_and_chunked_bodies(served: tuple[int, FakeReques
     bad_length = {"Content-Length": "ten"}
     assert _request(port, "POST", "/tasks", headers=bad_length)[0] == 400
     assert [status for _, _, status in requests.sorted_when(3)] == [400, 411, 413]
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+class FakePaymentStore:
+    """An in-memory PaymentStore over a FakeTaskStore's tasks; ``down`` fails every call."""
+
+    def __init__(self, tasks: FakeTaskStore) -> None:
+        self.tasks = tasks
+        self.payments: dict[int, Any] = {}
+        self.refs: dict[int, str] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise taskapi.DatabaseUnavailable("connection refused")
+
+    def record_payment(self, task_id: int, amount_cents: int) -> Any:
+        self._check()
+        if task_id not in self.tasks.tasks:
+            return None
+        return self.payments.setdefault(task_id, taskapi.Payment(task_id, amount_cents, "pending"))
+
+    def mark_paid(self, task_id: int, provider_ref: str) -> None:
+        self._check()
+        payment = self.payments[task_id]
+        if payment.status == "pending":
+            self.payments[task_id] = taskapi.Payment(task_id, payment.amount_cents, "paid")
+            self.refs[task_id] = provider_ref
+
+    def queued_payments(self, limit: int) -> list[Any]:
+        self._check()
+        return [p for _, p in sorted(self.payments.items()) if p.status == "pending"][:limit]
+
+
+class FakePaymentProvider:
+    """Charges by idempotency key, as a provider does; ``down`` refuses, ``fail_after`` N
+    charges the rest fail."""
+
+    def __init__(self) -> None:
+        self.charges: dict[str, int] = {}
+        self.calls = 0
+        self.down = False
+        self.fail_after: int | None = None
+
+    def charge(self, idempotency_key: str, amount_cents: int) -> str:
+        self.calls += 1
+        if self.down or (self.fail_after is not None and len(self.charges) >= self.fail_after):
+            raise taskapi.PaymentProviderUnavailable("connection refused")
+        self.charges.setdefault(idempotency_key, amount_cents)
+        return f"ch-{idempotency_key}"
+
+
+@dataclass
+class FakePaymentStats:
+    results: list[str] = field(default_factory=list)
+
+    def payment(self, result: str) -> None:
+        self.results.append(result)
+
+
+@dataclass
+class Till:
+    """A TaskApi with payments, over fakes."""
+
+    wiring: Wiring = field(default_factory=Wiring)
+    provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
+    stats: FakePaymentStats = field(default_factory=FakePaymentStats)
+    payments: FakePaymentStore = field(init=False)
+    # What the cashier would run in the background, kept here to be run by the test.
+    spawned: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.payments = FakePaymentStore(self.wiring.store)
+
+    def cashier(self) -> Any:
+        return taskapi.Cashier(self.payments, self.provider, self.stats, spawn=self.spawned.append)
+
+    def app(self) -> Any:
+        w = self.wiring
+        return taskapi.TaskApi(
+            backend="backend-1",
+            version="7",
+            store=w.store,
+            cache=w.cache,
+            reader=w.reader(),
+            render_metrics=lambda: (b"", "text/plain"),
+            cashier=self.cashier(),
+        )
+
+
+@pytest.fixture
+def till() -> Till:
+    return Till()
+
+
+def _pay(app: Any, task_id: int, body: bytes = b'{"amount_cents": 250}') -> tuple[int, Any]:
+    return _handle(app, "POST", f"/tasks/{task_id}/pay", body)
+
+
+def test_pay_route_is_its_own_template() -> None:
+    match = taskapi.match_route("/tasks/42/pay")
+    assert (match.route, match.task_id) == ("/tasks/{id}/pay", 42)
+    assert taskapi.match_route("/tasks/42/pay/x").route == "unmatched"
+
+
+def test_config_reads_the_payment_provider() -> None:
+    config = taskapi.Config.from_env(
+        {"PAYMENT_URL": "http://proxy:18080/", "PAYMENT_TIMEOUT_S": "1"}
+    )
+    assert (config.payment_url, config.payment_timeout_s) == ("http://proxy:18080", 1.0)
+    assert taskapi.Config.from_env({}).payment_url == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"[]",
+        b'{"amount_cents": 0}',
+        b'{"amount_cents": 1.5}',
+        b'{"amount_cents": true}',
+        b'{"amount_cents": 1, "to": "x"}',
+        b'{"amount_cents": 1000000001}',
+    ],
+)
+def test_a_bad_payment_body_is_400_and_nothing_is_kept(till: Till, body: bytes) -> None:
+    app = till.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    status, data = _pay(app, 1, body)
+    assert (status, "amount_cents" in data["error"]) == (400, True)
+    assert till.payments.payments == {}
+    assert till.provider.calls == 0
+
+
+def test_payment_with_the_provider_up_is_200_paid_and_charged_once(till: Till) -> None:
+    app = till.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    assert _pay(app, 1) == (
+        200,
+        {"task_id": 1, "amount_cents": 250, "status": "paid", "served_by": "backend-1"},
+    )
+    assert till.payments.payments[1].status == "paid"
+    assert till.payments.refs == {1: "ch-task-1"}
+    # Paying again is the same payment: no second charge.
+    assert _pay(app, 1)[0] == 200
+    assert (till.provider.calls, till.stats.results) == (1, ["paid"])
+
+
+def test_payment_with_the_provider_down_is_kept_and_answered_202_queued(till: Till) -> None:
+    app = till.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    till.provider.down = True
+    status, data = _pay(app, 1)
+    assert (status, data["status"]) == (202, "queued")
+    assert till.payments.payments[1].status == "pending"
+    assert till.stats.results == ["queued"]
+
+
+def test_the_rest_of_the_service_is_unharmed_while_the_provider_is_down(till: Till) -> None:
+    app = till.app()
+    till.provider.down = True
+    assert _handle(app, "POST", "/tasks", b'{"title": "t"}')[0] == 201
+    assert _handle(app, "GET", "/tasks/1")[0] == 200
+    assert _handle(app, "GET", "/health")[0] == 200
+    assert till.provider.calls == 0
+
+
+def test_payment_of_an_unknown_task_is_404(till: Till) -> None:
+    assert _pay(till.app(), 9) == (404, {"error": "task 9 not found"})
+    assert till.provider.calls == 0
+
+
+def test_payment_the_database_cannot_keep_is_refused_with_503_never_charged(till: Till) -> None:
+    app = till.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    till.payments.down = True
+    assert _pay(app, 1) == (503, {"error": "database unavailable"})
+    assert till.provider.calls == 0
+
+
+def test_payments_are_not_configured_without_a_cashier(wiring: Wiring) -> None:
+    app = wiring.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    assert _pay(app, 1) == (503, {"error": "payments are not configured"})
+
+
+def _queue_three(till: Till, app: Any) -> None:
+    for title in ("a", "b", "c"):
+        _handle(app, "POST", "/tasks", json.dumps({"title": title}).encode())
+    till.provider.down = True
+    for task_id in (1, 2, 3):
+        assert _pay(app, task_id)[0] == 202
+
+
+def test_the_queue_is_settled_once_the_provider_answers_again(till: Till) -> None:
+    app = till.app()
+    _queue_three(till, app)
+    cashier = till.cashier()
+    assert cashier.settle_queue() == 0
+    till.provider.down = False
+    assert cashier.settle_queue() == 3
+    assert {p.status for p in till.payments.payments.values()} == {"paid"}
+    assert till.provider.charges == {"task-1": 250, "task-2": 250, "task-3": 250}
+    assert till.stats.results == ["queued"] * 3 + ["settled"] * 3
+
+
+def test_settling_goes_on_past_one_batch(till: Till, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(taskapi, "PAYMENT_RETRY_BATCH", 2)
+    app = till.app()
+    _queue_three(till, app)
+    till.provider.down = False
+    assert till.cashier().settle_queue() == 3
+
+
+def test_settling_stops_at_the_first_failure_and_keeps_the_rest_queued(till: Till) -> None:
+    app = till.app()
+    _queue_three(till, app)
+    till.provider.down = False
+    till.provider.fail_after = 1
+    calls_before = till.provider.calls
+    assert till.cashier().settle_queue() == 1
+    assert till.provider.calls - calls_before == 2  # one charged, one refused, then it stops
+    assert [p.status for _, p in sorted(till.payments.payments.items())] == [
+        "paid",
+        "pending",
+        "pending",
+    ]
+
+
+def test_the_first_payment_the_provider_takes_again_settles_the_queue(till: Till) -> None:
+    """No polling: the queue is settled in the background once a payment goes through, by
+    one settling run at a time, and a drained queue costs the next payments nothing."""
+    app = till.app()
+    _queue_three(till, app)
+    assert till.spawned == []  # nothing is tried while the provider refuses
+    _handle(app, "POST", "/tasks", b'{"title": "d"}')
+    till.provider.down = False
+    assert _pay(app, 4)[0] == 200
+    _handle(app, "POST", "/tasks", b'{"title": "e"}')
+    assert _pay(app, 5)[0] == 200  # one settling run at a time: no second one
+    assert len(till.spawned) == 1
+    till.spawned.pop()()
+    assert [p.status for _, p in sorted(till.payments.payments.items())] == ["paid"] * 5
+    _handle(app, "POST", "/tasks", b'{"title": "f"}')
+    assert _pay(app, 6)[0] == 200
+    assert till.spawned == []  # the queue is known to be empty
+
+
+def test_a_new_backend_settles_a_queue_left_from_before_it_started(till: Till) -> None:
+    app = till.app()
+    _queue_three(till, app)
+    till.provider.down = False
+    restarted = till.app()  # a new process: it cannot know whether a queue is left
+    _handle(restarted, "POST", "/tasks", b'{"title": "d"}')
+    assert _pay(restarted, 4)[0] == 200
+    till.spawned.pop()()
+    assert {p.status for p in till.payments.payments.values()} == {"paid"}
+
+
+def test_a_settling_run_the_database_interrupts_ends_and_a_later_one_may_start(
+    till: Till,
+) -> None:
+    app = till.app()
+    _queue_three(till, app)
+    till.provider.down = False
+    _handle(app, "POST", "/tasks", b'{"title": "d"}')
+    _pay(app, 4)
+    till.payments.down = True
+    till.spawned.pop()()  # DatabaseUnavailable is the probe's to report: no exception here
+    till.payments.down = False
+    _handle(app, "POST", "/tasks", b'{"title": "e"}')
+    _pay(app, 5)
+    till.spawned.pop()()
+    assert {p.status for p in till.payments.payments.values()} == {"paid"}
+
+
+def test_a_charge_retried_by_both_backends_is_one_charge(till: Till) -> None:
+    app = till.app()
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    till.provider.down = True
+    _pay(app, 1)
+    till.provider.down = False
+    # Both backends read the same queue before either marks the payment paid.
+    queued = till.payments.queued_payments(50)
+    for payment in queued + queued:
+        till.provider.charge(taskapi.idempotency_key(payment.task_id), payment.amount_cents)
+    assert till.provider.charges == {"task-1": 250}

@@ -39,6 +39,10 @@ def test_the_bundled_config_needs_allow_remote_and_gets_it() -> None:
     with pytest.raises(ApiError, match="--allow-remote"):
         parse_proxy_specs(body, single=False, policy=Policy())
     specs = parse_proxy_specs(body, single=False, policy=Policy(allow_remote=True))
-    assert {spec.upstream for spec in specs} == {"postgres:5432", "redis:6379"}
+    assert {spec.upstream for spec in specs} == {
+        "postgres:5432",
+        "redis:6379",
+        "payment-provider-standin:8080",
+    }
     compose = yaml.safe_load((STACK / "docker-compose.drill.yml").read_text())
     assert "--allow-remote" in compose["services"]["proxy"]["command"]

@@ -188,18 +188,21 @@ def test_an_alert_the_project_adds_is_a_row_of_its_own_marked_as_added(
 ) -> None:
     assert bundled_project.playbook is not None
     outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
-    assert outline.additions == ("HighUserErrorRate",)
+    added_alerts = ("HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog")
+    assert outline.additions == added_alerts
     (scenarios / "users-errors.yml").write_text(ERRORS_SCENARIO)
     rows = playbook_coverage(scenarios, None, outline)
     # After the playbook's own alerts, before its drills.
-    assert [(r.name, r.addition) for r in rows][6:9] == [
+    assert [(r.name, r.addition) for r in rows][6:11] == [
         ("NetworkLatency", False),
         ("HighUserErrorRate", True),
+        ("PaymentProviderDown", True),
+        ("PaymentQueueBacklog", True),
         ("Database outage simulation", False),
     ]
     added = by_name(rows)["HighUserErrorRate"]
     assert added.kind == "alert" and added.scenarios == ("users-errors",)
-    assert not any(r.addition for r in rows if r.name != "HighUserErrorRate")
+    assert not any(r.addition for r in rows if r.name not in added_alerts)
 
 
 def test_an_addition_the_playbook_names_is_the_playbooks_alert() -> None:
@@ -222,7 +225,8 @@ def test_the_page_marks_the_added_alert(
     assert 'data-status="not covered" data-addition="true"' in row
     assert ">added</span>" in row
     assert "is not in the playbook" in table
-    assert table.count('data-addition="true"') == 1
+    # The bundled project's three additions, and nothing else.
+    assert table.count('data-addition="true"') == len(bundled_project.additions) == 3
 
 
 # -- the playbook's procedures ------------------------------------------------------------------
@@ -423,6 +427,9 @@ def test_the_bundled_playbooks_procedures_are_proved_clocked_or_noted(
     assert rows["Web Application Outage"].scenarios == ("service-down",)
     assert [c.name for c in rows["Status Page Updates"].clocks] == ["status-page", "status-update"]
     assert [c.name for c in rows["Level 3 (CTO/VP Engineering)"].clocks] == ["escalate-l3"]
-    assert rows["Payment Processing Outage"].status == "not drilled"
-    assert "payment provider" in rows["Payment Processing Outage"].note
+    assert rows["Payment Processing Outage"].scenarios == (
+        "payment-provider-down",
+        "payment-provider-errors",
+        "payment-provider-slow",
+    )
     assert rows["Documentation"].section == rows["Tools and Resources"]

@@ -8,8 +8,17 @@ and recovered from. It is not the platform's own code and holds no business logi
     POST /tasks          {"title": str, "payload": any JSON}  -> 201 the task
     GET  /tasks?limit=N  the latest N task ids
     GET  /tasks/{id}     one task: Redis first, PostgreSQL on a miss
+    POST /tasks/{id}/pay {"amount_cents": int} -> 200 paid | 202 queued (provider away)
     GET  /health         200 ok | 200 degraded (cache down) | 503 (database down)
     GET  /metrics        Prometheus text format
+
+Payments go to an external provider (in the replica, payment-provider-standin behind the
+proxy). A payment is committed to PostgreSQL as pending before the provider is asked, so an
+answered payment is never lost: when the provider is down, slow or failing, the client hears
+202 "queued". The queue (the playbook's "transaction queue") is settled by a short-lived
+thread that the first payment the provider takes again starts: nothing polls the provider
+and nothing else waits on it. Watching the provider and the queue is the monitoring's job
+(a blackbox probe and a PostgreSQL exporter query in the replica), not the backend's.
 
 It runs as ``python3 /app/taskapi.py`` on Debian bookworm's python3 with only python3-psycopg2,
 python3-redis and python3-prometheus-client, all configured by environment variables (see
@@ -30,6 +39,8 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -55,10 +66,18 @@ DB_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS tasks (id bigserial primary key, title text not null,"
-    " payload jsonb, created_at timestamptz not null default now())"
+    " payload jsonb, created_at timestamptz not null default now());"
+    " CREATE TABLE IF NOT EXISTS payments (task_id bigint primary key references tasks (id),"
+    " amount_cents bigint not null, status text not null default 'pending',"
+    " provider_ref text, created_at timestamptz not null default now(), paid_at timestamptz);"
+    # The queue: what the settling thread and the monitoring's queue query read.
+    " CREATE INDEX IF NOT EXISTS payments_pending ON payments (task_id) WHERE status = 'pending'"
 )
+MAX_AMOUNT_CENTS = 10**9
+PAYMENT_RETRY_BATCH = 50
 
 TASK_ROUTE = "/tasks/{id}"
+PAY_ROUTE = "/tasks/{id}/pay"
 # The route label of every path that matches no route, so that scanners cannot grow the
 # number of metric series.
 UNMATCHED_ROUTE = "unmatched"
@@ -82,6 +101,10 @@ class DatabaseUnavailable(TaskApiError):
 
 class CacheUnavailable(TaskApiError):
     """Redis did not answer in time or refused."""
+
+
+class PaymentProviderUnavailable(TaskApiError):
+    """The payment provider did not answer in time, refused, or answered with an error."""
 
 
 N = TypeVar("N", int, float)
@@ -118,10 +141,14 @@ class Config:
     db_timeout_s: float = 2.0
     cache_timeout_s: float = 0.5
     db_pool_size: int = 10
+    # Empty: this backend takes no payments (POST /tasks/{id}/pay answers 503).
+    payment_url: str = ""
+    payment_timeout_s: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
-        """Read TASKAPI_PORT, BACKEND_NAME, APP_VERSION, DB_*, REDIS_*, CACHE_TTL_S, *_TIMEOUT_S.
+        """Read TASKAPI_PORT, BACKEND_NAME, APP_VERSION, DB_*, REDIS_*, CACHE_TTL_S, PAYMENT_URL
+        and *_TIMEOUT_S.
 
         Unset or empty variables take the defaults. Raises ``ValueError`` naming the variable
         when a number is malformed or not positive.
@@ -142,6 +169,10 @@ class Config:
             db_timeout_s=_positive_number(env, "DB_TIMEOUT_S", d.db_timeout_s, float),
             cache_timeout_s=_positive_number(env, "CACHE_TIMEOUT_S", d.cache_timeout_s, float),
             db_pool_size=_positive_number(env, "DB_POOL_SIZE", d.db_pool_size, int),
+            payment_url=(env.get("PAYMENT_URL") or d.payment_url).rstrip("/"),
+            payment_timeout_s=_positive_number(
+                env, "PAYMENT_TIMEOUT_S", d.payment_timeout_s, float
+            ),
         )
 
 
@@ -232,6 +263,32 @@ def parse_new_task(body: bytes) -> NewTask:
     return NewTask(title=title, payload=payload)
 
 
+@dataclass(frozen=True)
+class Payment:
+    """A task's payment as PostgreSQL holds it: ``pending`` until the provider charged it."""
+
+    task_id: int
+    amount_cents: int
+    status: str  # "pending" | "paid"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "amount_cents": self.amount_cents, "status": self.status}
+
+
+def parse_payment(body: bytes) -> int:
+    """The amount in cents of a ``POST /tasks/{id}/pay`` body; raises ``RequestRejected``."""
+    try:
+        data = json.loads(body or b"null", parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise RequestRejected(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) != {"amount_cents"}:
+        raise RequestRejected('body must be {"amount_cents": N}')
+    amount = data["amount_cents"]
+    if type(amount) is not int or not 1 <= amount <= MAX_AMOUNT_CENTS:
+        raise RequestRejected(f"amount_cents must be an integer from 1 to {MAX_AMOUNT_CENTS}")
+    return amount
+
+
 # --- routing ----------------------------------------------------------------------------------
 
 
@@ -244,7 +301,7 @@ class RouteMatch:
     query: Mapping[str, list[str]]
 
 
-_TASK_PATH = re.compile(r"/tasks/(\d{1,19})")
+_TASK_PATH = re.compile(r"/tasks/(\d{1,19})(/pay)?")
 
 
 def match_route(target: str) -> RouteMatch:
@@ -255,7 +312,7 @@ def match_route(target: str) -> RouteMatch:
         return RouteMatch(parts.path, None, query)
     found = _TASK_PATH.fullmatch(parts.path)
     if found and int(found[1]) <= MAX_TASK_ID:
-        return RouteMatch(TASK_ROUTE, int(found[1]), query)
+        return RouteMatch(PAY_ROUTE if found[2] else TASK_ROUTE, int(found[1]), query)
     return RouteMatch(UNMATCHED_ROUTE, None, query)
 
 
@@ -348,6 +405,117 @@ class CachedTaskReader:
         return task
 
 
+# --- payments ---------------------------------------------------------------------------------
+
+
+class PaymentStore(Protocol):
+    """Where payments are kept. Every method raises ``DatabaseUnavailable`` when it cannot."""
+
+    def record_payment(self, task_id: int, amount_cents: int) -> Payment | None: ...
+    def mark_paid(self, task_id: int, provider_ref: str) -> None: ...
+    def queued_payments(self, limit: int) -> list[Payment]: ...
+
+
+class PaymentProvider(Protocol):
+    """The external provider: ``charge`` raises ``PaymentProviderUnavailable``."""
+
+    def charge(self, idempotency_key: str, amount_cents: int) -> str: ...
+
+
+class PaymentStats(Protocol):
+    """Where payments are counted: result is paid, queued or settled (paid from the queue)."""
+
+    def payment(self, result: str) -> None: ...
+
+
+def start_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="payments-settle", daemon=True).start()
+
+
+def idempotency_key(task_id: int) -> str:
+    # One key per task: a charge retried from the queue, or by both backends at once, is the
+    # same charge to the provider.
+    return f"task-{task_id}"
+
+
+class Cashier:
+    """Takes payments: stored first, then charged; what the provider cannot take now is queued.
+
+    Queued, not refused: the playbook's payment procedure monitors a transaction queue, and a
+    payment the user has been told about must not depend on the provider being up at that
+    moment. A payment the database cannot store is refused (``DatabaseUnavailable``, a 503),
+    since nothing then remembers it.
+
+    The queue is settled on demand, not by polling: once the provider takes a payment and this
+    backend may have a queue (it queued one since the last drain, or it has just started and
+    cannot know), ``spawn`` runs ``settle_queue`` in the background, one at a time.
+    """
+
+    def __init__(
+        self,
+        store: PaymentStore,
+        provider: PaymentProvider,
+        stats: PaymentStats,
+        spawn: Callable[[Callable[[], None]], None] = start_thread,
+    ) -> None:
+        self._store = store
+        self._provider = provider
+        self._stats = stats
+        self._spawn = spawn
+        self._maybe_queued = True  # a queue may be left from before this process started
+        self._settling = threading.Lock()
+
+    def pay(self, task_id: int, amount_cents: int) -> Payment | None:
+        """The task's payment, paid or pending; None when there is no such task."""
+        payment = self._store.record_payment(task_id, amount_cents)
+        if payment is None or payment.status == "paid":
+            return payment
+        if self._charge(payment):
+            self._stats.payment("paid")
+            if self._maybe_queued and self._settling.acquire(blocking=False):
+                self._spawn(self._settle_in_background)
+            return Payment(payment.task_id, payment.amount_cents, "paid")
+        self._maybe_queued = True
+        self._stats.payment("queued")
+        return payment
+
+    def settle_queue(self) -> int:
+        """Charge the queued payments, oldest first, until none is left or the provider fails;
+        how many were paid."""
+        settled = 0
+        while True:
+            # Cleared before the queue is read: a payment queued meanwhile sets it again.
+            self._maybe_queued = False
+            try:
+                batch = self._store.queued_payments(PAYMENT_RETRY_BATCH)
+            except DatabaseUnavailable:
+                self._maybe_queued = True
+                raise
+            if not batch:
+                return settled
+            self._maybe_queued = True
+            for payment in batch:
+                if not self._charge(payment):
+                    return settled  # the provider is away again: the next payment it takes retries
+                self._stats.payment("settled")
+                settled += 1
+
+    def _settle_in_background(self) -> None:
+        try:
+            with suppress(DatabaseUnavailable):  # the database probe reports that; retried later
+                self.settle_queue()
+        finally:
+            self._settling.release()
+
+    def _charge(self, payment: Payment) -> bool:
+        try:
+            ref = self._provider.charge(idempotency_key(payment.task_id), payment.amount_cents)
+        except PaymentProviderUnavailable:
+            return False
+        self._store.mark_paid(payment.task_id, ref)
+        return True
+
+
 # --- health -----------------------------------------------------------------------------------
 
 
@@ -417,8 +585,10 @@ class TaskApi:
         cache: TaskCache,
         reader: CachedTaskReader,
         render_metrics: Callable[[], tuple[bytes, str]],
+        cashier: Cashier | None = None,
     ) -> None:
         self._backend = backend
+        self._cashier = cashier
         self._version = version
         self._store = store
         self._cache = cache
@@ -431,6 +601,7 @@ class TaskApi:
             ("/tasks", "POST"): self._create,
             ("/tasks", "GET"): self._list,
             (TASK_ROUTE, "GET"): self._get,
+            (PAY_ROUTE, "POST"): self._pay,
         }
 
     def handle(self, method: str, match: RouteMatch, body: bytes) -> Response:
@@ -473,6 +644,21 @@ class TaskApi:
         if task is None:
             return json_response(404, {"error": f"task {match.task_id} not found"})
         return json_response(200, {**task.to_json(), "served_by": self._backend})
+
+    def _pay(self, match: RouteMatch, body: bytes) -> Response:
+        assert match.task_id is not None  # match_route sets it for this route
+        amount_cents = parse_payment(body)
+        if self._cashier is None:
+            return json_response(503, {"error": "payments are not configured"})
+        payment = self._cashier.pay(match.task_id, amount_cents)
+        if payment is None:
+            return json_response(404, {"error": f"task {match.task_id} not found"})
+        # 202: accepted and kept, to be charged when the provider answers again.
+        code = 200 if payment.status == "paid" else 202
+        status = "paid" if payment.status == "paid" else "queued"
+        return json_response(
+            code, {**payment.to_json(), "status": status, "served_by": self._backend}
+        )
 
 
 # --- adapters: PostgreSQL, Redis, Prometheus (imported lazily, see the module docstring) ------
@@ -667,6 +853,15 @@ class Metrics:
         self._pool_in_use = prom.Gauge(
             "taskapi_db_pool_in_use", "Database connections lent to requests", registry=r
         )
+        self._payments = prom.Counter(
+            "taskapi_payments_total",
+            "Payments taken: result=paid (charged at once), queued (provider away, kept as "
+            "pending), settled (charged later from the queue)",
+            ["result"],
+            registry=r,
+        )
+        for result in ("paid", "queued", "settled"):
+            self._payments.labels(result=result)
         prom.Gauge(
             "taskapi_build_info",
             "Which backend and version this is",
@@ -698,6 +893,9 @@ class Metrics:
     def set_up(self, *, db: bool, cache: bool) -> None:
         self._db_up.set(1 if db else 0)
         self._cache_up.set(1 if cache else 0)
+
+    def payment(self, result: str) -> None:
+        self._payments.labels(result=result).inc()
 
     def track_pool(self, pool: ConnectionPool) -> None:
         self._pool_in_use.set_function(lambda: pool.in_use)
@@ -758,6 +956,43 @@ class PostgresStore:
         with self._cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchone()
+
+    def record_payment(self, task_id: int, amount_cents: int) -> Payment | None:
+        with self._cursor() as cur:
+            # Committed (autocommit) before the provider is asked: the payment is kept whatever
+            # the provider does. A second payment of the same task is the first one.
+            cur.execute(
+                "INSERT INTO payments (task_id, amount_cents) SELECT id, %s FROM tasks"
+                " WHERE id = %s ON CONFLICT (task_id) DO NOTHING"
+                " RETURNING task_id, amount_cents, status",
+                (amount_cents, task_id),
+            )
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(
+                    "SELECT task_id, amount_cents, status FROM payments WHERE task_id = %s",
+                    (task_id,),
+                )
+                row = cur.fetchone()
+        return None if row is None else Payment(*row)
+
+    def mark_paid(self, task_id: int, provider_ref: str) -> None:
+        with self._cursor() as cur:
+            cur.execute(
+                "UPDATE payments SET status = 'paid', provider_ref = %s, paid_at = now()"
+                " WHERE task_id = %s AND status = 'pending'",
+                (provider_ref, task_id),
+            )
+
+    def queued_payments(self, limit: int) -> list[Payment]:
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT task_id, amount_cents, status FROM payments WHERE status = 'pending'"
+                " ORDER BY task_id LIMIT %s",
+                (limit,),
+            )
+            rows = cur.fetchall()
+        return [Payment(*row) for row in rows]
 
 
 def _task_from_row(row: tuple[Any, ...]) -> Task:
@@ -870,6 +1105,42 @@ class Probe(threading.Thread):
             if self._was_up.get(name) != is_up:
                 log(f"{name} up" if is_up else f"{name} down: {problem}")
             self._was_up[name] = is_up
+
+
+class HttpPaymentProvider:
+    """``PaymentProvider`` over HTTP: ``POST {url}/charges`` and ``GET {url}/health``."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self._url = url
+        self._timeout_s = timeout_s
+
+    def _call(self, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self._url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": JSON_TYPE},
+            method="GET" if body is None else "POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as answer:
+                data = json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            raise PaymentProviderUnavailable(f"provider answered {exc.code}") from exc
+        except (OSError, ValueError) as exc:
+            # URLError, timeouts and resets are OSErrors; ValueError: an answer that is not JSON.
+            raise PaymentProviderUnavailable(_first_line(exc)) from exc
+        if not isinstance(data, dict):
+            raise PaymentProviderUnavailable("provider answered something that is not an object")
+        return data
+
+    def charge(self, idempotency_key: str, amount_cents: int) -> str:
+        data = self._call(
+            "/charges", {"idempotency_key": idempotency_key, "amount_cents": amount_cents}
+        )
+        ref = data.get("charge_id")
+        if not isinstance(ref, str):
+            raise PaymentProviderUnavailable("provider answered without a charge_id")
+        return ref
 
 
 # --- HTTP server ------------------------------------------------------------------------------
@@ -985,6 +1256,11 @@ def main() -> int:
     metrics.track_pool(pool)
     store = PostgresStore(pool, metrics)
     cache = RedisCache(config.redis_host, config.redis_port, config.cache_timeout_s)
+    stop = threading.Event()
+    cashier = None
+    if config.payment_url:
+        provider = HttpPaymentProvider(config.payment_url, config.payment_timeout_s)
+        cashier = Cashier(store, provider, metrics)
     app = TaskApi(
         backend=config.backend_name,
         version=config.version,
@@ -992,8 +1268,8 @@ def main() -> int:
         cache=cache,
         reader=CachedTaskReader(store, cache, metrics, config.cache_ttl_s),
         render_metrics=metrics.render,
+        cashier=cashier,
     )
-    stop = threading.Event()
     inflight = InFlight()
     server = ThreadingHTTPServer(
         ("0.0.0.0", config.port), make_handler(app, metrics.observe_request, inflight)

@@ -1,0 +1,102 @@
+"""The payment provider's stand-in: where it listens in the replica, and what it answers.
+
+It is a stand-in for an external provider, so the claim that matters most is that it is
+reachable only inside the replica: no published port, only the internal payments network,
+which only the proxy shares with it. Its answers are tested on its pure ``answer``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+from gameday.inputs.project import Project
+
+STACK = Path(__file__).resolve().parents[3] / "src/gameday/stack"
+STANDIN = "payment-provider-standin"
+
+
+def _load_standin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "payment_standin", STACK / "images/backend/payment_standin.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["payment_standin"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+standin = _load_standin()
+
+
+def test_the_standin_publishes_no_port_and_is_on_the_payments_network_only(
+    bundled_project: Project,
+) -> None:
+    service = bundled_project.topology.services[STANDIN]
+    assert service.ports == ()
+    assert service.networks == frozenset({"payments"})
+    assert STANDIN not in bundled_project.topology.published()
+
+
+def test_the_payments_network_is_internal_and_shared_with_the_proxy_alone(
+    bundled_project: Project,
+) -> None:
+    compose = yaml.safe_load((STACK / "docker-compose.drill.yml").read_text())
+    assert compose["networks"]["payments"]["internal"] is True
+    assert "ports" not in compose["services"][STANDIN]
+    on_payments = {
+        name for name, s in bundled_project.topology.services.items() if "payments" in s.networks
+    }
+    assert on_payments == {STANDIN, "proxy"}
+
+
+def test_the_backends_reach_it_through_the_proxy_link_never_a_real_address() -> None:
+    compose = yaml.safe_load((STACK / "docker-compose.drill.yml").read_text())
+    links = {link["name"]: link for link in json.loads((STACK / "config/proxies.json").read_text())}
+    assert links["backend-to-payments"]["upstream"] == f"{STANDIN}:8080"
+    listen_port = links["backend-to-payments"]["listen"].rsplit(":", 1)[1]
+    for backend in ("backend-1", "backend-2"):
+        env = compose["services"][backend]["environment"]
+        assert env["PAYMENT_URL"] == f"http://proxy:{listen_port}"
+
+
+def test_a_charge_is_taken_once_per_idempotency_key() -> None:
+    ledger = standin.Ledger()
+    body = json.dumps({"idempotency_key": "task-1", "amount_cents": 250}).encode()
+    assert standin.answer("POST", "/charges", body, ledger, False) == (
+        201,
+        {"charge_id": "ch_1", "idempotency_key": "task-1"},
+    )
+    assert standin.answer("POST", "/charges", body, ledger, False)[0] == 200
+    assert standin.answer("GET", "/charges", b"", ledger, False) == (
+        200,
+        {"charges": 1, "amount_cents": 250},
+    )
+
+
+def test_failing_mode_answers_500_but_still_tells_what_it_charged() -> None:
+    ledger = standin.Ledger()
+    body = json.dumps({"idempotency_key": "task-1", "amount_cents": 250}).encode()
+    assert standin.answer("POST", "/charges", body, ledger, True)[0] == 500
+    assert standin.answer("GET", "/health", b"", ledger, True)[0] == 500
+    assert standin.answer("GET", "/charges", b"", ledger, True) == (
+        200,
+        {"charges": 0, "amount_cents": 0},
+    )
+
+
+def test_a_malformed_charge_is_400() -> None:
+    ledger = standin.Ledger()
+    for body in (
+        b"nope",
+        b"[]",
+        b'{"idempotency_key": "", "amount_cents": 1}',
+        b'{"idempotency_key": "k", "amount_cents": 0}',
+    ):
+        assert standin.answer("POST", "/charges", body, ledger, False)[0] == 400
