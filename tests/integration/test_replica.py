@@ -79,7 +79,15 @@ def test_every_prometheus_target_is_up(replica: Replica) -> None:
     targets = httpx.get(f"{replica.endpoint('prometheus').url}/api/v1/targets").json()
     active = targets["data"]["activeTargets"]
     jobs = {t["labels"]["job"] for t in active}
-    assert jobs == {"backend", "postgres", "redis", "nginx", "gateway", "blackbox-http"}
+    assert jobs == {
+        "backend",
+        "postgres",
+        "redis",
+        "nginx",
+        "gateway",
+        "blackbox-http",
+        "payment-provider",
+    }
     assert [t["labels"]["instance"] for t in active if t["health"] != "up"] == []
 
 
@@ -101,7 +109,32 @@ def test_only_loopback_ports_are_published(replica: Replica) -> None:
 def test_every_part_of_the_replica_carries_gameday_labels(replica: Replica) -> None:
     resources = ownership.find_runs()[replica.run_id]
     topology = replica.project.topology
-    assert len(resources.containers) == len(topology.services) == 14
-    assert len(resources.networks) == 2
+    assert len(resources.containers) == len(topology.services) == 15
+    assert len(resources.networks) == 3  # app, data, and the payment provider's
     assert len(resources.volumes) == 3  # the database's, the gateway's log, the backups
     assert ownership.lease_is_alive(resources.lease)
+
+
+def test_the_payment_stand_in_is_reachable_only_through_the_proxy(replica: Replica) -> None:
+    """The stand-in for the external provider publishes nothing, sits on an internal network
+    of its own that only the proxy shares, and so the backends reach it only by the proxy's
+    backend-to-payments link (which is what lets a link fault be the provider's outage)."""
+    containers = replica.containers()
+    standin = containers["payment-provider-standin"]
+    assert not any((standin.attrs["NetworkSettings"]["Ports"] or {}).values())
+    networks = standin.attrs["NetworkSettings"]["Networks"]
+    assert len(networks) == 1
+    (network_name,) = networks
+    assert replica.project.topology.services["payment-provider-standin"].networks == {"payments"}
+    client = containers["proxy"].client
+    attrs = client.networks.get(network_name).attrs
+    assert attrs["Internal"] is True
+    on_it = {c["Name"] for c in attrs["Containers"].values()}
+    assert on_it == {standin.name, containers["proxy"].name}
+    backend = containers["backend-1"]
+    direct = backend.exec_run(
+        ["curl", "-sS", "--max-time", "2", "http://payment-provider-standin:8080/health"]
+    )
+    assert direct.exit_code != 0, direct.output
+    proxied = backend.exec_run(["curl", "-fsS", "--max-time", "2", "http://proxy:18080/health"])
+    assert (proxied.exit_code, proxied.output.decode()) == (0, '{"status": "ok"}')
