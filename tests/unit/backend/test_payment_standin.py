@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import yaml
 
 from gameday.inputs.project import Project
@@ -100,3 +105,54 @@ def test_a_malformed_charge_is_400() -> None:
         b'{"idempotency_key": "k", "amount_cents": 0}',
     ):
         assert standin.answer("POST", "/charges", body, ledger, False)[0] == 400
+
+
+# --- the backend's HTTP adapter against the stand-in, served here on 127.0.0.1 ---------------
+
+
+def _load_taskapi() -> ModuleType:
+    # Its own name: test_taskapi.py has loaded the same file as "taskapi".
+    name = "taskapi_beside_the_standin"
+    spec = importlib.util.spec_from_file_location(name, STACK / "images/backend/taskapi.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while a class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+taskapi = _load_taskapi()
+
+
+@pytest.fixture
+def provider_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setattr(standin, "MODE_FILE", tmp_path / "mode")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), standin.make_handler(standin.Ledger()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_backend_charges_the_standin_once_per_idempotency_key(provider_url: str) -> None:
+    provider = taskapi.HttpPaymentProvider(provider_url, timeout_s=2.0)
+    first = provider.charge("task-1", 250)
+    assert provider.charge("task-1", 250) == first  # a retried charge is the same charge
+    assert provider.charge("task-2", 100) != first
+
+
+def test_a_failing_standin_is_the_provider_unavailable(provider_url: str, tmp_path: Path) -> None:
+    (tmp_path / "mode").write_text("errors\n")
+    with pytest.raises(taskapi.PaymentProviderUnavailable, match=r"^provider answered 500$"):
+        taskapi.HttpPaymentProvider(provider_url, timeout_s=2.0).charge("task-1", 250)
+
+
+def test_a_provider_nobody_answers_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(taskapi.PaymentProviderUnavailable):
+            taskapi.HttpPaymentProvider(f"http://127.0.0.1:{port}", 0.5).charge("task-1", 250)

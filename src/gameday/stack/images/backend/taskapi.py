@@ -1108,18 +1108,18 @@ class Probe(threading.Thread):
 
 
 class HttpPaymentProvider:
-    """``PaymentProvider`` over HTTP: ``POST {url}/charges`` and ``GET {url}/health``."""
+    """``PaymentProvider`` over HTTP: ``POST {url}/charges``."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
         self._url = url
         self._timeout_s = timeout_s
 
-    def _call(self, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(
             self._url + path,
-            data=None if body is None else json.dumps(body).encode(),
+            data=json.dumps(body).encode(),
             headers={"Content-Type": JSON_TYPE},
-            method="GET" if body is None else "POST",
+            method="POST",
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as answer:
@@ -1134,7 +1134,7 @@ class HttpPaymentProvider:
         return data
 
     def charge(self, idempotency_key: str, amount_cents: int) -> str:
-        data = self._call(
+        data = self._post(
             "/charges", {"idempotency_key": idempotency_key, "amount_cents": amount_cents}
         )
         ref = data.get("charge_id")
