@@ -7,16 +7,14 @@ which only the proxy shares with it. Its answers are tested on its pure ``answer
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 
+import image_modules
 import pytest
 import yaml
 
@@ -26,18 +24,7 @@ STACK = Path(__file__).resolve().parents[3] / "src/gameday/stack"
 STANDIN = "payment-provider-standin"
 
 
-def _load_standin() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "payment_standin", STACK / "images/backend/payment_standin.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["payment_standin"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-standin = _load_standin()
+standin = image_modules.load("payment_standin.py", "payment_standin")
 
 
 def test_the_standin_publishes_no_port_and_is_on_the_payments_network_only(
@@ -110,18 +97,7 @@ def test_a_malformed_charge_is_400() -> None:
 # --- the backend's HTTP adapter against the stand-in, served here on 127.0.0.1 ---------------
 
 
-def _load_taskapi() -> ModuleType:
-    # Its own name: test_taskapi.py has loaded the same file as "taskapi".
-    name = "taskapi_beside_the_standin"
-    spec = importlib.util.spec_from_file_location(name, STACK / "images/backend/taskapi.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while a class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-taskapi = _load_taskapi()
+taskapi = image_modules.load("taskapi.py", "taskapi")
 
 
 @pytest.fixture

@@ -9,33 +9,17 @@ the cache and the metrics.
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import image_modules
 import pytest
 
-TASKAPI_PATH = Path(__file__).resolve().parents[3] / "src/gameday/stack/images/backend/taskapi.py"
-
-
-def _load_taskapi() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("taskapi", TASKAPI_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class is being made.
-    sys.modules["taskapi"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-taskapi = _load_taskapi()
+taskapi = image_modules.load("taskapi.py", "taskapi")
 
 CREATED_AT = "2024-05-01T12:00:00+00:00"
 
@@ -126,7 +110,7 @@ class Wiring:
     def reader(self) -> Any:
         return taskapi.CachedTaskReader(self.store, self.cache, self.stats, ttl_s=300)
 
-    def app(self) -> Any:
+    def app(self, cashier: Any = None) -> Any:
         return taskapi.TaskApi(
             backend="backend-1",
             version="7",
@@ -134,6 +118,7 @@ class Wiring:
             cache=self.cache,
             reader=self.reader(),
             render_metrics=lambda: (b"taskapi_db_up 1.0\n", "text/plain; version=0.0.4"),
+            cashier=cashier,
         )
 
 
@@ -689,16 +674,7 @@ class Till:
         return taskapi.Cashier(self.payments, self.provider, self.stats, spawn=self.spawned.append)
 
     def app(self) -> Any:
-        w = self.wiring
-        return taskapi.TaskApi(
-            backend="backend-1",
-            version="7",
-            store=w.store,
-            cache=w.cache,
-            reader=w.reader(),
-            render_metrics=lambda: (b"", "text/plain"),
-            cashier=self.cashier(),
-        )
+        return self.wiring.app(cashier=self.cashier())
 
 
 @pytest.fixture
