@@ -215,14 +215,13 @@ class LoadReport:
         return tuple(buckets)
 
     def answers(self) -> tuple[AnswerCount, ...]:
-        """How each request was answered, how often: by request in the load's order of first
-        use, the most frequent answer first."""
+        """How each request was answered, how often: by request name (as the report groups
+        them), the most frequent answer first."""
         waits: dict[tuple[str, str, bool], list[float]] = {}
         for r in self.requests:
             answer = "no answer" if r.status is None else f"HTTP {r.status}"
             waits.setdefault((r.kind, answer, r.failed), []).append(r.latency_ms)
-        order = {kind: i for i, kind in enumerate(dict.fromkeys(r.kind for r in self.requests))}
-        ranked = sorted(waits.items(), key=lambda item: (order[item[0][0]], -len(item[1])))
+        ranked = sorted(waits.items(), key=lambda item: (item[0][0], -len(item[1])))
         return tuple(
             AnswerCount(
                 request=kind,

@@ -1256,7 +1256,6 @@ def main() -> int:
     metrics.track_pool(pool)
     store = PostgresStore(pool, metrics)
     cache = RedisCache(config.redis_host, config.redis_port, config.cache_timeout_s)
-    stop = threading.Event()
     cashier = None
     if config.payment_url:
         provider = HttpPaymentProvider(config.payment_url, config.payment_timeout_s)
@@ -1270,6 +1269,7 @@ def main() -> int:
         render_metrics=metrics.render,
         cashier=cashier,
     )
+    stop = threading.Event()
     inflight = InFlight()
     server = ThreadingHTTPServer(
         ("0.0.0.0", config.port), make_handler(app, metrics.observe_request, inflight)
