@@ -121,6 +121,27 @@ def held_sessions(replica: Replica) -> int:
     return int(psql(replica, sql))
 
 
+def app_refused(replica: Replica) -> str:
+    """Why PostgreSQL turns the application's role away ("" when it lets it in): what a
+    backend opening one more pooled connection would be told."""
+    code, output = run_in(
+        replica,
+        "postgres",
+        "env",
+        "PGPASSWORD=labelmint-app",
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "labelmint",
+        "-d",
+        "labelmint",
+        "-tAXqc",
+        "SELECT 1",
+    )
+    return "" if code == 0 and output == "1" else output
+
+
 def holder_processes(replica: Replica) -> int:
     # -s: a process that exits between the glob and the read is not an error (its message
     # would land in the count, which exec_run reads with stderr).

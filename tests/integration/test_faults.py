@@ -14,6 +14,7 @@ from fault_probes import (
     CONNECTS,
     REDIS_PING,
     ROUND_TRIP,
+    app_refused,
     backend_health,
     clean_links,
     fault,
@@ -137,17 +138,16 @@ def test_cache_flush_empties_redis(replica: Replica, state_dir: Path) -> None:
         assert redis_cli(replica, "DBSIZE") == "0"
 
 
-def test_connection_exhaustion_holds_sessions_until_reverted(
+def test_connection_exhaustion_holds_the_sessions_asked_for_until_reverted(
     replica: Replica, state_dir: Path
 ) -> None:
+    # 5 fit beside the backends' pools and the exporter's sessions, whatever they hold now.
     with fault(
         replica,
         state_dir,
-        spec(
-            type="connection_exhaustion", service="postgres", database="labelmint", connections=20
-        ),
+        spec(type="connection_exhaustion", service="postgres", database="labelmint", connections=5),
     ):
-        assert held_sessions(replica) >= 20
+        assert held_sessions(replica) == 5
         states = psql(
             replica,
             "SELECT DISTINCT state FROM pg_stat_activity "
@@ -156,6 +156,25 @@ def test_connection_exhaustion_holds_sessions_until_reverted(
         assert states == "idle"
     assert held_sessions(replica) == 0
     assert holder_processes(replica) == 0
+
+
+def test_connection_exhaustion_takes_every_slot_the_application_could_have(
+    replica: Replica, state_dir: Path
+) -> None:
+    # More than the 30 ordinary slots: the fault holds what the other clients leave, and
+    # how many that is depends on the pools of the moment; what must hold is the effect.
+    with fault(
+        replica,
+        state_dir,
+        spec(
+            type="connection_exhaustion", service="postgres", database="labelmint", connections=40
+        ),
+    ):
+        assert held_sessions(replica) > 0
+        assert "remaining connection slots are reserved" in app_refused(replica)
+    assert held_sessions(replica) == 0
+    assert holder_processes(replica) == 0
+    assert app_refused(replica) == ""
 
 
 def answered(replica: Replica, backend: str) -> tuple[int, str] | None:
