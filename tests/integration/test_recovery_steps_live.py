@@ -161,7 +161,7 @@ def test_terminate_idle_connections_frees_the_held_sessions(
             type="connection_exhaustion", service="postgres", database="labelmint", connections=40
         ),
     ):
-        assert "remaining connection slots are reserved" in app_refused(replica)
+        assert held_sessions(replica) > 0
         result = run_ok(replica, action="command", command="terminate-idle-sessions")
         assert result.detail.startswith("ran terminate-idle-sessions in postgres")
         poll(lambda: held_sessions(replica) == 0, "no held session is left")
