@@ -349,6 +349,11 @@ class HostRecord(_Record):
     load_lag_max_s: Seconds = None  # how far the load generator fell behind its schedule
     requests_not_sent: Count = None  # by the load generator, for being behind
     requests_scheduled: Count = None
+    # The load generator's own stalls (its event loop woke late): the share of the drill,
+    # the longest, and the share of the steady state whose latency the p95 KPI judges.
+    client_stalled: Fraction = None
+    client_stall_max_s: Seconds = None
+    steady_client_stalled: Fraction = None
 
 
 class StepRecord(_Record):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from gameday.stages.load import (
     lost_writes,
     percentile,
 )
-from gameday.timeline import EventKind, Timeline
+from gameday.timeline import EventKind, Timeline, utcnow
 
 BUNDLED_PROJECT_FILE = Path(__file__).resolve().parents[2] / "gameday.yml"
 
@@ -234,6 +235,30 @@ def test_a_write_whose_answer_names_no_usable_id_is_a_failure(
         report = generator.stop()
     assert report.requests and all(r.error == error for r in report.requests)
     assert report.acknowledged == ()
+
+
+def test_the_heartbeat_measures_the_load_generators_own_stalls(gateway: FakeGateway) -> None:
+    """A thread that keeps the interpreter's lock 300 ms (as a busy CPU would keep the
+    process) stalls the load's loop: the stall is noted, about as long as it was."""
+    generator = generator_for(gateway.url, Load(rate_per_s=20))
+    generator.start()
+    time.sleep(0.3)
+    quiet = generator.lag().stalls
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # hand the lock over only when asked for a second
+    try:
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end:
+            sum(range(1000))
+    finally:
+        sys.setswitchinterval(switch)
+    time.sleep(0.3)
+    lag = generator.lag()
+    generator.stop()
+    longest = max(seconds for _, seconds in lag.stalls)
+    assert len(lag.stalls) > len(quiet)
+    assert 0.2 < longest < 0.6, lag.stalls
+    assert lag.started_at is not None and lag.stalled_share(lag.started_at, utcnow()) > 0
 
 
 def test_placeholders_fill_paths_and_json_bodies_keeping_numbers_numbers() -> None:

@@ -310,6 +310,51 @@ def test_cpus_always_busy_mean_saturated_with_or_without_pressure(scenario: Scen
     assert grade(scenario, measured(mttr_s=None, host=hog)).verdict == "inconclusive"
 
 
+def test_a_failure_while_the_load_generator_was_stalled_is_inconclusive(
+    scenario: Scenario,
+) -> None:
+    # The kernel's figures look calm (a virtual machine's stolen time is not in them), but
+    # the load generator's own loop woke late 40% of the steady state.
+    stalled = QUIET_HOST.model_copy(
+        update={"client_stalled": 0.04, "client_stall_max_s": 0.31, "steady_client_stalled": 0.4}
+    )
+    graded = grade(scenario, measured(mttr_s=None, host=stalled))
+    assert graded.verdict == "inconclusive"
+    (why,) = graded.inconclusive
+    assert "load generator itself was stalled 4% of the drill, the longest 310 ms" in why
+    assert "40% of the steady state before the fault" in why
+    # The same stalls below the limit decide nothing.
+    calm = stalled.model_copy(update={"steady_client_stalled": 0.11})
+    assert grade(scenario, measured(mttr_s=None, host=calm)).verdict == "failed"
+    # And a pass on a stalled client stands, with a note.
+    passed = grade(scenario, measured(host=stalled))
+    assert passed.verdict == "passed" and "passed regardless" in passed.host_notes[0]
+
+
+def test_the_stalled_share_counts_only_the_window_asked_for() -> None:
+    from gameday.stages.load import LoadLag
+
+    # Stalls of 0.5 s ending at 2 s, and of 1 s ending at 10 s.
+    lag = LoadLag(100, 0, 0.0, stalls=((at(2), 0.5), (at(10), 1.0)), started_at=T0)
+    assert lag.stalled_share(T0, at(10)) == pytest.approx(0.15)
+    assert lag.stalled_share(at(1.75), at(2)) == pytest.approx(1.0)
+    assert lag.stalled_share(at(9.5), at(12)) == pytest.approx(0.2)
+    assert lag.stalled_share(at(3), at(8)) == 0.0
+    assert lag.stalled_share(at(5), at(5)) == 0.0
+
+
+def test_the_host_record_keeps_the_stalls_of_the_drill_and_of_its_steady_state() -> None:
+    from gameday.infra.host import HostUsage
+    from gameday.stages.grading import host_record
+    from gameday.stages.load import LoadLag
+
+    lag = LoadLag(100, 0, 0.0, stalls=((at(2), 0.5), (at(30), 1.5)), started_at=T0)
+    record = host_record(HostUsage(40.0, 2, 0.3, 0.5), lag, (T0, at(5)))
+    assert record.client_stalled == 0.05  # 2 s of 40
+    assert record.client_stall_max_s == 1.5
+    assert record.steady_client_stalled == 0.1  # 0.5 s of the first 5
+
+
 def test_pytest_says_inconclusive_rather_than_failed() -> None:
     import dataclasses
     import sys

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from math import exp, lgamma, log
 
 from gameday.infra.host import HostUsage
@@ -39,6 +40,7 @@ from gameday.stages.load import LoadLag
 from gameday.units import range_text, span_text
 
 __all__ = [
+    "CLIENT_STALL_LIMIT",
     "CPU_BUSY_LIMIT",
     "CPU_PRESSURE_LIMIT",
     "NOT_SENT_LIMIT",
@@ -59,6 +61,14 @@ CPU_PRESSURE_LIMIT = 0.85
 # CPUs this busy over the whole drill leave the system no headroom (and are the sign where
 # the kernel has no pressure figures).
 CPU_BUSY_LIMIT = 0.95
+# Past this share of the time with the load generator's own event loop stalled (see
+# gameday.stages.load.HEARTBEAT_S), over the drill or over its steady state, its latencies
+# are partly the host's. This holds where the kernel's figures say little (a virtual
+# machine whose CPUs its neighbours take). Measured on the 2-core reference machine: the
+# bundled drills stall it 2-11% of the drill and 0-11% of the steady state on a quiet
+# host, 8-16% beside stress-ng on both cores, and 37-46% (28-63% of the steady state,
+# whose p95 then reads 300-460 ms) beside eight stress-ng workers.
+CLIENT_STALL_LIMIT = 0.25
 # Past this share of its requests not sent, the load was not the scenario's load.
 NOT_SENT_LIMIT = 0.01
 
@@ -654,7 +664,23 @@ def host_strain(host: HostRecord) -> HostStrain:
     elif busy is not None and busy >= CPU_BUSY_LIMIT:
         # No idle CPU at all (also where the kernel has no pressure figures).
         saturated = f"the host was saturated: its CPUs were {busy:.0%} busy"
+    elif stalled := _client_stalled(host):
+        saturated = f"the host was too slow to measure on: {stalled}"
     return HostStrain(fell_behind, saturated)
+
+
+def _client_stalled(host: HostRecord) -> str:
+    """Why the load generator's own stalls make its latencies the host's ("" if not)."""
+    drill, steady = host.client_stalled or 0.0, host.steady_client_stalled or 0.0
+    if max(drill, steady) < CLIENT_STALL_LIMIT:
+        return ""
+    longest = (
+        f", the longest {host.client_stall_max_s * 1000:.0f} ms" if host.client_stall_max_s else ""
+    )
+    return (
+        f"the load generator itself was stalled {drill:.0%} of the drill{longest} "
+        f"({steady:.0%} of the steady state before the fault)"
+    )
 
 
 def _host(m: Measurements, checks_passed: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -718,9 +744,17 @@ def grade(
     return Grade(tuple(checks), inconclusive=inconclusive, host_notes=notes)
 
 
-def host_record(usage: HostUsage, lag: LoadLag | None) -> HostRecord:
+def host_record(
+    usage: HostUsage, lag: LoadLag | None, steady: tuple[datetime, datetime] | None = None
+) -> HostRecord:
     """What the journal keeps of the host's load and the load generator's lag, the facts
-    the inconclusive rule reads."""
+    the inconclusive rule reads; ``steady`` is the steady state's window, if there was one."""
+    stalled = steady_stalled = longest = None
+    if lag is not None:
+        stalled = round(min(sum(s for _, s in lag.stalls) / max(usage.seconds, 1e-9), 1.0), 3)
+        longest = round(max((s for _, s in lag.stalls), default=0.0), 3)
+        if steady is not None:
+            steady_stalled = round(lag.stalled_share(*steady), 3)
     return HostRecord(
         cpus=usage.cpus,
         cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
@@ -728,4 +762,7 @@ def host_record(usage: HostUsage, lag: LoadLag | None) -> HostRecord:
         load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
         requests_not_sent=None if lag is None else lag.not_sent,
         requests_scheduled=None if lag is None else lag.scheduled,
+        client_stalled=stalled,
+        client_stall_max_s=longest,
+        steady_client_stalled=steady_stalled,
     )

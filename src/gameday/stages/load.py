@@ -63,6 +63,12 @@ STOP_GRACE_S = 0.5
 # A client loop this far behind its schedule (a paused process) restarts the schedule rather
 # than sending the backlog as one burst that the service never saw in production.
 MAX_LAG_S = 1.0
+# The client's own stalls: a heartbeat in the load's event loop sleeps HEARTBEAT_S, and a
+# wake-up more than STALL_MIN_S late is a stretch in which the load generator could read no
+# answer (its process waited for a CPU, or for the interpreter's lock). Requests in flight
+# across it measured the host as well as the service.
+HEARTBEAT_S = 0.02
+STALL_MIN_S = 0.01
 # What a read of an acknowledged write that the stack no longer has fails with.
 WRITE_NOT_FOUND = "an acknowledged write was not found"
 # Ids go into a URL path and a command line: only plain ones, which need no quoting there.
@@ -124,10 +130,25 @@ class LoadLag:
     scheduled: int  # requests the schedule called for
     not_sent: int  # of them, skipped because the client was too far behind
     max_lag_s: float  # the furthest behind its schedule a request was sent
+    # The client's own stalls (see HEARTBEAT_S): when each ended, and how long it lasted.
+    stalls: tuple[tuple[datetime, float], ...] = ()
+    started_at: datetime | None = None  # when the load's loop began
 
     @property
     def share_not_sent(self) -> float:
         return self.not_sent / self.scheduled if self.scheduled else 0.0
+
+    def stalled_share(self, start: datetime, end: datetime) -> float:
+        """The share of ``[start, end]`` in which the load generator was stalled."""
+        seconds = (end - start).total_seconds()
+        if seconds <= 0:
+            return 0.0
+        covered = 0.0
+        for ended, length in self.stalls:
+            began = ended - timedelta(seconds=length)
+            overlap = (min(ended, end) - max(began, start)).total_seconds()
+            covered += max(overlap, 0.0)
+        return min(covered / seconds, 1.0)
 
 
 @dataclass(frozen=True)
@@ -305,6 +326,8 @@ class LoadGenerator:
         self._scheduled = 0
         self._not_sent = 0
         self._max_lag_s = 0.0
+        self._stalls: list[tuple[datetime, float]] = []
+        self._started_at: datetime | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._crash: BaseException | None = None
@@ -336,7 +359,13 @@ class LoadGenerator:
     def lag(self) -> LoadLag:
         """How well the client has kept its schedule so far."""
         with self._lock:
-            return LoadLag(self._scheduled, self._not_sent, self._max_lag_s)
+            return LoadLag(
+                self._scheduled,
+                self._not_sent,
+                self._max_lag_s,
+                tuple(self._stalls),
+                self._started_at,
+            )
 
     def snapshot(self) -> LoadReport:
         """Every request finished so far; the load goes on."""
@@ -378,6 +407,8 @@ class LoadGenerator:
             base_url=self._url, timeout=self._spec.timeout_s, limits=limits, trust_env=False
         ) as http:
             in_flight: set[asyncio.Task[None]] = set()
+            self._started_at = utcnow()
+            heartbeat = asyncio.create_task(self._heartbeat())
             interval_s = 1.0 / self._spec.rate_per_s
             next_at = loop.time()
             sequence = 0
@@ -414,6 +445,18 @@ class LoadGenerator:
                 for task in unfinished:
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _heartbeat(self) -> None:
+        """Note each stretch in which this loop could not run (see HEARTBEAT_S)."""
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(HEARTBEAT_S)
+            late = time.monotonic() - before - HEARTBEAT_S
+            if late > STALL_MIN_S:
+                with self._lock:
+                    self._stalls.append((utcnow(), late))
 
     def _choose(self) -> tuple[LoadRequest, RecordId | None]:
         with self._lock:

@@ -376,7 +376,13 @@ class DrillSession:
     def _host_record(self) -> HostRecord | None:
         if self._host_usage is None:
             return None
-        return host_record(self._host_usage, self._load_lag)
+        lag = self._load_lag
+        steady = None
+        if lag is not None and self.injected_at is not None:
+            start = self._baseline_from or lag.started_at
+            if start is not None:
+                steady = (start, self.injected_at)
+        return host_record(self._host_usage, lag, steady)
 
     def result(self) -> DrillResult:
         """Grade the drill (closing it first if need be)."""
