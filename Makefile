@@ -18,7 +18,7 @@ drill: setup
 test:
 	scripts/setup.sh --test
 	$(MAKE) lint typecheck
-	$(BIN)/pytest -p no:cacheprovider tests
+	$(BIN)/pytest -p no:cacheprovider --durations=25 tests
 
 ## Fast loop for developers: no Docker needed.
 unit:
