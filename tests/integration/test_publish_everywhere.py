@@ -40,10 +40,10 @@ def kept(bundled_project: Project) -> Iterator[Replica]:
         replica.stop()
 
 
-def run(args: list[str], cwd: Path) -> str:
+def run(args: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> str:
     done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    assert done.returncode in ok, output[-4000:]
     return output
 
 
@@ -61,6 +61,7 @@ def test_cli_pytest_and_chaos_runs_share_one_history(kept: Replica, tmp_path: Pa
             str(reports),
         ],
         cwd=REPO,
+        ok=(0, 5),  # what is published is the run, passed or (on a busy host) inconclusive
     )
     run(
         [
