@@ -667,21 +667,24 @@ def host_strain(host: HostRecord) -> HostStrain:
     elif busy is not None and busy >= CPU_BUSY_LIMIT:
         # No idle CPU at all (also where the kernel has no pressure figures).
         saturated = f"the host was saturated: its CPUs were {busy:.0%} busy"
-    elif host.client_stalled is not None and host.client_stalled >= CLIENT_STALL_LIMIT:
+    else:
         longest = host.client_stall_max_s
-        saturated = (
-            f"the host was too slow to measure on: the load generator itself was stalled "
-            f"{host.client_stalled:.0%} of the drill"
-            + (f", the longest {longest * 1000:.0f} ms" if longest else "")
+        saturated = _stalled(
+            host.client_stalled,
+            "the drill" + (f", the longest {longest * 1000:.0f} ms" if longest else ""),
         )
-    steady_stalled = ""
-    steady = host.steady_client_stalled
-    if steady is not None and steady >= CLIENT_STALL_LIMIT:
-        steady_stalled = (
-            f"the host was too slow to measure on: the load generator itself was stalled "
-            f"{steady:.0%} of the steady state before the fault"
-        )
+    steady_stalled = _stalled(host.steady_client_stalled, "the steady state before the fault")
     return HostStrain(fell_behind, saturated, steady_stalled)
+
+
+def _stalled(share: float | None, of_what: str) -> str:
+    """Why a load generator stalled ``share`` of ``of_what`` measured the host ("" if not)."""
+    if share is None or share < CLIENT_STALL_LIMIT:
+        return ""
+    return (
+        f"the host was too slow to measure on: the load generator itself was stalled "
+        f"{share:.0%} of {of_what}"
+    )
 
 
 # The checks that judge only the steady state before the fault: a stalled load generator
