@@ -817,8 +817,8 @@ def test_settling_stops_at_the_first_failure_and_keeps_the_rest_queued(till: Til
 
 
 def test_the_first_payment_the_provider_takes_again_settles_the_queue(till: Till) -> None:
-    """No polling: the queue is settled in the background once a payment goes through, by
-    one settling run at a time, and a drained queue costs the next payments nothing."""
+    """The queue is settled in the background as soon as a payment goes through, by one
+    settling run at a time, and a drained queue costs the next payments nothing."""
     app = till.app()
     _queue_three(till, app)
     assert till.spawned == []  # nothing is tried while the provider refuses
@@ -874,3 +874,87 @@ def test_a_charge_retried_by_both_backends_is_one_charge(till: Till) -> None:
     for payment in queued + queued:
         till.provider.charge(taskapi.idempotency_key(payment.task_id), payment.amount_cents)
     assert till.provider.charges == {"task-1": 250}
+
+
+def test_the_retry_settles_a_queue_that_no_payment_follows(till: Till) -> None:
+    """The retry worker's part: no payment comes after the outage (or a restore from backup
+    brought pending payments back), and the queue is settled all the same."""
+    app = till.app()
+    _queue_three(till, app)
+    cashier = till.cashier()
+    till.provider.down = False
+    cashier.retry()
+    cashier.retry()  # one settling run at a time
+    assert len(till.spawned) == 1
+    till.spawned.pop()()
+    assert {p.status for p in till.payments.payments.values()} == {"paid"}
+    cashier.retry()  # the run ended: the next retry may start one
+    assert len(till.spawned) == 1
+
+
+def test_a_payment_that_fails_after_it_was_stored_is_settled_later(till: Till) -> None:
+    """Charged, then the database went before the payment was marked paid: the client heard
+    a 503, the payment stayed pending, and the next payment that goes through settles it."""
+    cashier = till.cashier()
+    app = till.wiring.app(cashier=cashier)
+    _handle(app, "POST", "/tasks", b'{"title": "t"}')
+    _handle(app, "POST", "/tasks", b'{"title": "u"}')
+    assert _pay(app, 1)[0] == 200
+    till.spawned.pop()()  # a new backend's first payment settles what may be left: nothing
+    marking = till.payments.mark_paid
+
+    def database_gone(task_id: int, provider_ref: str) -> None:
+        raise taskapi.DatabaseUnavailable("server closed the connection")
+
+    till.payments.mark_paid = database_gone  # type: ignore[method-assign]
+    assert _pay(app, 2)[0] == 503
+    till.payments.mark_paid = marking  # type: ignore[method-assign]
+    assert till.payments.payments[2].status == "pending"
+    _handle(app, "POST", "/tasks", b'{"title": "v"}')
+    assert _pay(app, 3)[0] == 200
+    assert len(till.spawned) == 1
+    till.spawned.pop()()
+    assert {p.status for p in till.payments.payments.values()} == {"paid"}
+
+
+def test_the_retry_worker_retries_until_it_is_stopped() -> None:
+    class FakeStop:
+        def __init__(self, waits_before_stop: int) -> None:
+            self.left = waits_before_stop
+            self.waited: list[float] = []
+
+        def wait(self, timeout: float) -> bool:
+            self.waited.append(timeout)
+            self.left -= 1
+            return self.left < 0
+
+    class CountingCashier:
+        retries = 0
+
+        def retry(self) -> None:
+            self.retries += 1
+
+    stop, cashier = FakeStop(waits_before_stop=3), CountingCashier()
+    taskapi.retry_queue_every(cashier, stop, 5.0)  # type: ignore[arg-type]
+    assert (cashier.retries, stop.waited) == (3, [5.0] * 4)
+
+
+def test_a_broken_answer_from_the_provider_is_the_provider_unavailable() -> None:
+    """An answer that is not HTTP (a bad status line) is the provider failing, as a refused
+    connection is: the payment is queued, not failed with a 500."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+
+        def answer_garbage() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"NOT-HTTP garbage\r\n\r\n")
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        provider = taskapi.HttpPaymentProvider(f"http://127.0.0.1:{server.getsockname()[1]}", 2.0)
+        with pytest.raises(taskapi.PaymentProviderUnavailable):
+            provider.charge("task-1", 250)
+        thread.join(timeout=5)

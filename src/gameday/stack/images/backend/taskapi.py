@@ -15,10 +15,12 @@ and recovered from. It is not the platform's own code and holds no business logi
 Payments go to an external provider (in the replica, payment-provider-standin behind the
 proxy). A payment is committed to PostgreSQL as pending before the provider is asked, so an
 answered payment is never lost: when the provider is down, slow or failing, the client hears
-202 "queued". The queue (the playbook's "transaction queue") is settled by a short-lived
-thread that the first payment the provider takes again starts: nothing polls the provider
-and nothing else waits on it. Watching the provider and the queue is the monitoring's job
-(a blackbox probe and a PostgreSQL exporter query in the replica), not the backend's.
+202 "queued". The queue (the playbook's "transaction queue") is settled in the background:
+at once when the provider takes a payment again, and by a retry every PAYMENT_RETRY_S
+otherwise (a queue no payment follows, or one a restore from backup brought back), which asks
+the provider only while the queue is not empty. Nothing waits on it. Watching the provider
+and the queue is the monitoring's job (a blackbox probe and a PostgreSQL exporter query in
+the replica), not the backend's.
 
 It runs as ``python3 /app/taskapi.py`` on Debian bookworm's python3 with only python3-psycopg2,
 python3-redis and python3-prometheus-client, all configured by environment variables (see
@@ -29,6 +31,7 @@ are unit-tested on a host that lacks them.
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
 import math
@@ -75,6 +78,8 @@ SCHEMA_SQL = (
 )
 MAX_AMOUNT_CENTS = 10**9
 PAYMENT_RETRY_BATCH = 50
+# How often a backend retries its queue on its own: one indexed query when it is empty.
+PAYMENT_RETRY_S = 5.0
 
 TASK_ROUTE = "/tasks/{id}"
 PAY_ROUTE = "/tasks/{id}/pay"
@@ -446,9 +451,11 @@ class Cashier:
     moment. A payment the database cannot store is refused (``DatabaseUnavailable``, a 503),
     since nothing then remembers it.
 
-    The queue is settled on demand, not by polling: once the provider takes a payment and this
-    backend may have a queue (it queued one since the last drain, or it has just started and
-    cannot know), ``spawn`` runs ``settle_queue`` in the background, one at a time.
+    The queue is settled in the background by ``spawn``, one run at a time: at once when the
+    provider takes a payment and this backend may have a queue (it queued one since the last
+    drain, a payment failed half-way, or it has just started and cannot know), and whenever
+    ``retry`` is called (``retry_queue_every``'s worker, which covers what no flag can know:
+    a queue no payment follows, or pending payments a restore from backup brought back).
     """
 
     def __init__(
@@ -470,14 +477,26 @@ class Cashier:
         payment = self._store.record_payment(task_id, amount_cents)
         if payment is None or payment.status == "paid":
             return payment
-        if self._charge(payment):
+        try:
+            charged = self._charge(payment)
+        except BaseException:
+            # Stored as pending, then something else failed (the database before it was
+            # marked paid, say): it is in the queue whatever the client heard.
+            self._maybe_queued = True
+            raise
+        if charged:
             self._stats.payment("paid")
-            if self._maybe_queued and self._settling.acquire(blocking=False):
-                self._spawn(self._settle_in_background)
+            if self._maybe_queued:
+                self.retry()
             return Payment(payment.task_id, payment.amount_cents, "paid")
         self._maybe_queued = True
         self._stats.payment("queued")
         return payment
+
+    def retry(self) -> None:
+        """Start settling the queue in the background, unless a run is already going."""
+        if self._settling.acquire(blocking=False):
+            self._spawn(self._settle_in_background)
 
     def settle_queue(self) -> int:
         """Charge the queued payments, oldest first, until none is left or the provider fails;
@@ -496,7 +515,7 @@ class Cashier:
             self._maybe_queued = True
             for payment in batch:
                 if not self._charge(payment):
-                    return settled  # the provider is away again: the next payment it takes retries
+                    return settled  # the provider is away again: the next payment or retry
                 self._stats.payment("settled")
                 settled += 1
 
@@ -504,6 +523,8 @@ class Cashier:
         try:
             with suppress(DatabaseUnavailable):  # the database probe reports that; retried later
                 self.settle_queue()
+        except Exception as exc:  # a background thread: say so; the next retry tries again
+            log(f"settling the payment queue failed: {type(exc).__name__}: {_first_line(exc)}")
         finally:
             self._settling.release()
 
@@ -514,6 +535,12 @@ class Cashier:
             return False
         self._store.mark_paid(payment.task_id, ref)
         return True
+
+
+def retry_queue_every(cashier: Cashier, stop: threading.Event, every_s: float) -> None:
+    """The queue's retry worker: ``cashier.retry()`` every ``every_s`` until ``stop``."""
+    while not stop.wait(every_s):
+        cashier.retry()
 
 
 # --- health -----------------------------------------------------------------------------------
@@ -1126,8 +1153,9 @@ class HttpPaymentProvider:
                 data = json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             raise PaymentProviderUnavailable(f"provider answered {exc.code}") from exc
-        except (OSError, ValueError) as exc:
-            # URLError, timeouts and resets are OSErrors; ValueError: an answer that is not JSON.
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # URLError, timeouts and resets are OSErrors; ValueError: an answer that is not JSON;
+            # HTTPException: a broken answer (a bad status line, a body cut short).
             raise PaymentProviderUnavailable(_first_line(exc)) from exc
         if not isinstance(data, dict):
             raise PaymentProviderUnavailable("provider answered something that is not an object")
@@ -1278,6 +1306,13 @@ def main() -> int:
         signal.signal(signum, lambda *_: stop.set())
     probe = Probe(connect=connect, pool=pool, cache=cache, metrics=metrics, stop=stop)
     probe.start()
+    if cashier is not None:
+        threading.Thread(
+            target=retry_queue_every,
+            args=(cashier, stop, PAYMENT_RETRY_S),
+            name="payments-retry",
+            daemon=True,
+        ).start()
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     log(f"taskapi {config.backend_name} version {config.version} listening on :{config.port}")
     stop.wait()
