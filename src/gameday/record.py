@@ -346,6 +346,8 @@ class HostRecord(_Record):
     cpus: Count = None
     cpu_pressure: Fraction = None  # share of time runnable tasks waited for a CPU (PSI)
     cpu_busy: Fraction = None  # share of CPU time not idle
+    io_pressure: Fraction = None  # share of time some task waited on storage (PSI)
+    cpu_steal: Fraction = None  # share of CPU time the hypervisor gave to other machines
     load_lag_max_s: Seconds = None  # how far the load generator fell behind its schedule
     requests_not_sent: Count = None  # by the load generator, for being behind
     requests_scheduled: Count = None

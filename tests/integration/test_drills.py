@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from host_verdicts import skip_if_the_host_decided
+from host_verdicts import skip_if_the_host_decided, what_happened
 
 from gameday.infra.replica import Replica
 from gameday.inputs.project import load_project
@@ -57,7 +57,7 @@ def test_every_bundled_scenario_passes_on_the_replica(
     record = json.loads(write_journal(journal, tmp_path).read_text())["scenarios"][0]
     assert_nothing_injected(replica)
     skip_if_the_host_decided(record["verdict"], record["inconclusive"])
-    assert record["reasons"] == [], record["reasons"]
+    assert record["reasons"] == [], f"{record['reasons']}\n{what_happened(record)}"
     assert record["passed"] is True
     assert record["name"] == scenario.name
     assert record["mttd_s"] is not None and record["mttd_s"] <= scenario.targets.mttd_s

@@ -17,6 +17,7 @@ from gameday.errors import ReplicaError
 from gameday.infra.replica import Endpoint
 from gameday.inputs.project import Project
 from gameday.inputs.scenario import Load, SteadyState
+from gameday.stages import steady_state
 from gameday.stages.detection import AlertWatch
 from gameday.stages.load import LoadGenerator, load_for
 from gameday.stages.steady_state import check, wait_for
@@ -158,3 +159,25 @@ def test_wait_for_gives_up_with_the_last_problems(fakes: Stack) -> None:
     )
     assert back is None and problems == ["gateway /health answered 503"]
     assert time.monotonic() - started < 1.5
+
+
+def test_a_long_wait_says_what_it_is_still_waiting_for(
+    fakes: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(steady_state, "REPORT_EVERY_S", 0.2)
+    fakes.services["gateway"].health_status = 503
+    said: list[str] = []
+    back, _ = wait_for(
+        fakes.replica,
+        SteadyState(),
+        fakes.watch,
+        None,
+        timeout_s=0.7,
+        poll_s=0.05,
+        progress=said.append,
+    )
+    assert back is None
+    # Every 0.2 s, not at every look (14 of them), and never before the first 0.2 s.
+    assert 2 <= len(said) <= 3, said
+    assert all(line.startswith("  not steady yet after ") for line in said), said
+    assert all(line.endswith(" s: gateway /health answered 503") for line in said), said

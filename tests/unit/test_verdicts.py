@@ -123,11 +123,23 @@ def test_a_host_without_pressure_files_says_nothing(tmp_path: Path) -> None:
 
 def test_the_host_monitor_reads_linux_files(tmp_path: Path) -> None:
     pressure, stat = tmp_path / "pressure", tmp_path / "stat"
+    io = tmp_path / "io"
     pressure.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=5000\nfull total=0\n")
-    stat.write_text("cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3\n")
-    monitor = HostMonitor(pressure_file=pressure, stat_file=stat)
+    io.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=700\nfull total=300\n")
+    stat.write_text("cpu  100 0 100 700 60 0 0 40 0 0\ncpu0 1 2 3\n")
+    monitor = HostMonitor(pressure_file=pressure, stat_file=stat, io_pressure_file=io)
     sample = monitor.sample()
-    assert (sample.stalled_us, sample.busy_ticks, sample.total_ticks) == (5000, 200, 1000)
+    assert (sample.stalled_us, sample.busy_ticks, sample.total_ticks) == (5000, 240, 1000)
+    assert (sample.io_stalled_us, sample.steal_ticks) == (700, 40)
+
+
+def test_io_pressure_and_steal_are_shares_of_the_time_between_two_samples() -> None:
+    first = HostSample(100.0, None, 1000, 4000, io_stalled_us=0, steal_ticks=100)
+    last = HostSample(110.0, None, 2000, 6000, io_stalled_us=2_500_000, steal_ticks=600)
+    usage = usage_between(first, last)
+    assert usage.io_pressure == pytest.approx(0.25)
+    assert usage.cpu_steal == pytest.approx(0.25)  # 500 of the 2000 ticks
+    assert usage.cpu_pressure is None
 
 
 # -- grading --------------------------------------------------------------------------------

@@ -774,6 +774,8 @@ def host_record(
         cpus=usage.cpus,
         cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
         cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
+        io_pressure=None if usage.io_pressure is None else round(usage.io_pressure, 3),
+        cpu_steal=None if usage.cpu_steal is None else round(usage.cpu_steal, 3),
         load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
         requests_not_sent=None if lag is None else lag.not_sent,
         requests_scheduled=None if lag is None else lag.scheduled,

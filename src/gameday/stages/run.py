@@ -227,6 +227,7 @@ class DrillSession:
                 self.watch,
                 self.load,
                 timeout_s=max(deadline - time.monotonic(), 0.1),
+                progress=self.progress,
             )
             if ready_at is None:
                 self.not_run = (
@@ -285,6 +286,7 @@ class DrillSession:
             self.watch,
             self.load,
             timeout_s=max(remaining, 1.0),
+            progress=self.progress,
         )
         if self.steady_at is not None:
             self.timeline.add(EventKind.STEADY_STATE_BACK, at=self.steady_at)
@@ -317,6 +319,7 @@ class DrillSession:
                     self.watch,
                     None,
                     timeout_s=CLEANUP_TIMEOUT_S,
+                    progress=self.progress,
                 )
                 if settled is None:
                     self.notes.append(

@@ -8,6 +8,8 @@ Both only read; neither fixes anything.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
@@ -27,6 +29,8 @@ __all__ = ["ServiceAddresses", "check", "health_problems", "wait_for"]
 
 # A health endpoint slower than this is not steady, whatever it would have answered.
 HEALTH_TIMEOUT_S = 3.0
+# How often a long wait for the steady state says what it is still waiting for.
+REPORT_EVERY_S = 15.0
 
 
 class ServiceAddresses(Protocol):
@@ -90,12 +94,22 @@ def wait_for(
     load: LoadGenerator | None,
     timeout_s: float,
     poll_s: float = 0.5,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[datetime | None, list[str]]:
     """When the steady state held (the start of the first check that passed), or None and
-    the problems of the last check when it did not hold within ``timeout_s``."""
+    the problems of the last check when it did not hold within ``timeout_s``. A long wait
+    tells ``progress`` what it is still waiting for, every REPORT_EVERY_S."""
+    started_at = time.monotonic()
+    reported_at = started_at
 
     def look() -> tuple[datetime, list[str]]:
-        return utcnow(), check(replica, spec, watch, load)
+        nonlocal reported_at
+        at, problems = utcnow(), check(replica, spec, watch, load)
+        now = time.monotonic()
+        if problems and progress is not None and now - reported_at >= REPORT_EVERY_S:
+            reported_at = now
+            progress(f"  not steady yet after {now - started_at:.0f} s: {'; '.join(problems)}")
+        return at, problems
 
     waited = poll(look, lambda seen: not seen[1], timeout_s=timeout_s, interval_s=poll_s)
     started, problems = waited.last
