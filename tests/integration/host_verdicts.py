@@ -9,8 +9,6 @@ that the verdict was not the system's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -29,24 +27,3 @@ def skip_if_the_host_decided(verdict: str, inconclusive: Sequence[str]) -> None:
         return
     assert inconclusive and all(host_cause(why) for why in inconclusive), inconclusive
     pytest.skip("the drill was inconclusive on this host: " + "; ".join(inconclusive))
-
-
-def what_happened(record: dict[str, Any]) -> str:
-    """A drill's journal record, told in a few lines for a failing test's message: its
-    events (seconds from the drill's start), how long each recovery step took, and the
-    host's figures. A drill that failed on a machine no one can log in to explains itself."""
-    start = _at(record["started_at"])
-    lines = [
-        f"  {_at(e['at']) - start:7.1f} s  {e['kind']} {e['subject']}".rstrip()
-        for e in record["events"]
-        if e["kind"] not in ("alert_pending", "recovery_step")
-    ]
-    for step in record["recovery_steps"]:
-        took = _at(step["ended_at"]) - _at(step["started_at"])
-        lines.append(f"  step {step['action']} {step['target']}: {took:.1f} s, ok={step['ok']}")
-    lines.append(f"  host: {record['host']}")
-    return "\n".join(["what the drill saw:", *lines])
-
-
-def _at(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

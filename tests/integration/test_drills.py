@@ -5,11 +5,13 @@ injected. This is the CI regression use of gameday, end to end."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from host_verdicts import skip_if_the_host_decided, what_happened
+from host_verdicts import skip_if_the_host_decided
 
 from gameday.infra.replica import Replica
 from gameday.inputs.project import load_project
@@ -41,6 +43,27 @@ def assert_nothing_injected(replica: Replica) -> None:
         assert proxy["enabled"], f"{proxy['name']} left disabled"
         assert proxy["toxics"] == [], f"{proxy['name']} left with toxics"
     assert Ledger().entries(replica.run_id) == []
+
+
+def what_happened(record: dict[str, Any]) -> str:
+    """A drill's journal record, told in a few lines for a failing test's message: its
+    events (seconds from the drill's start), how long each recovery step took, and the
+    host's figures. A drill that failed on a machine no one can log in to explains itself."""
+    start = _at(record["started_at"])
+    lines = [
+        f"  {_at(e['at']) - start:7.1f} s  {e['kind']} {e['subject']}".rstrip()
+        for e in record["events"]
+        if e["kind"] not in ("alert_pending", "recovery_step")
+    ]
+    for step in record["recovery_steps"]:
+        took = _at(step["ended_at"]) - _at(step["started_at"])
+        lines.append(f"  step {step['action']} {step['target']}: {took:.1f} s, ok={step['ok']}")
+    lines.append(f"  host: {record['host']}")
+    return "\n".join(["what the drill saw:", *lines])
+
+
+def _at(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])

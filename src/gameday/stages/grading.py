@@ -759,6 +759,10 @@ def grade(
     return Grade(tuple(checks), inconclusive=inconclusive, host_notes=notes)
 
 
+def _rounded(share: float | None) -> float | None:
+    return None if share is None else round(share, 3)
+
+
 def host_record(
     usage: HostUsage, lag: LoadLag | None, steady: tuple[datetime, datetime] | None = None
 ) -> HostRecord:
@@ -772,10 +776,10 @@ def host_record(
             steady_stalled = round(lag.stalled_share(*steady), 3)
     return HostRecord(
         cpus=usage.cpus,
-        cpu_pressure=None if usage.cpu_pressure is None else round(usage.cpu_pressure, 3),
-        cpu_busy=None if usage.cpu_busy is None else round(usage.cpu_busy, 3),
-        io_pressure=None if usage.io_pressure is None else round(usage.io_pressure, 3),
-        cpu_steal=None if usage.cpu_steal is None else round(usage.cpu_steal, 3),
+        cpu_pressure=_rounded(usage.cpu_pressure),
+        cpu_busy=_rounded(usage.cpu_busy),
+        io_pressure=_rounded(usage.io_pressure),
+        cpu_steal=_rounded(usage.cpu_steal),
         load_lag_max_s=None if lag is None else round(lag.max_lag_s, 3),
         requests_not_sent=None if lag is None else lag.not_sent,
         requests_scheduled=None if lag is None else lag.scheduled,
