@@ -310,7 +310,14 @@ class DrillSession:
                 self._load_lag = self.load.lag()
             self._load_report = self.load.stop() if self.load else LoadReport((), ())
             self._host_usage = self._host.stop()
-            self.revert()
+            try:
+                if self.steady_at is not None:
+                    # The recovery holds: what it left is what users would have. Reverting
+                    # first could hide or invent lost writes (a failed-over database
+                    # failing back to its old primary).
+                    self._check_data()
+            finally:
+                self.revert()
             if self.steady_at is None and self.injected_at is not None:
                 # Not graded: only so that the next drill starts on a settled replica.
                 settled, left = steady_state.wait_for(
@@ -330,11 +337,15 @@ class DrillSession:
             self._detection = self.watch.stop()
         if self.injected_at is not None:
             self._onsets = self._symptom_onsets(self._detection, self.injected_at)
+        if self.steady_at is None:
+            self._check_data()
+
+    def _check_data(self) -> None:
+        """Ask the project's data check which acknowledged writes the replica still holds."""
         check = self.replica.project.spec.data_check
-        if self.injected_at is not None and check is not None:
-            self._lost = lost_writes(
-                self.replica, check, self.load_spec, self._load_report.acknowledged
-            )
+        report = self._load_report
+        if self.injected_at is not None and check is not None and report is not None:
+            self._lost = lost_writes(self.replica, check, self.load_spec, report.acknowledged)
 
     def _symptom_onsets(
         self, detection: DetectionReport, injected_at: datetime
