@@ -86,6 +86,7 @@ def test_every_addition_is_marked_as_one_and_is_not_the_playbooks(
         "HighUserErrorRate",
         "PaymentProviderDown",
         "PaymentQueueBacklog",
+        "DatabaseStandbyDown",
     }
     assert bundled_project.playbook is not None
     assert not bundled_project.additions & set(bundled_project.playbook.alerts)
@@ -105,5 +106,18 @@ def test_the_payment_rules_are_valid_and_marked_as_additions() -> None:
 
 def test_the_payment_alerts_pass_their_promtool_unit_tests() -> None:
     code, output = promtool("test", "rules", "/tests/payment-alerts.test.yml")
+    assert code == 0, output
+    assert "SUCCESS" in output
+
+
+def test_the_read_replica_rule_is_valid_marked_as_an_addition_and_passes_its_tests() -> None:
+    code, output = promtool("check", "rules", "/rules/replica-alerts.yml")
+    assert code == 0, output
+    assert "SUCCESS: 1 rules found" in output
+    groups = yaml.safe_load((RULES / "replica-alerts.yml").read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert [r["alert"] for r in rules] == ["DatabaseStandbyDown"]
+    assert rules[0]["labels"]["playbook_addition"] == "true"
+    code, output = promtool("test", "rules", "/tests/replica-alerts.test.yml")
     assert code == 0, output
     assert "SUCCESS" in output

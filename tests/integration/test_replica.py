@@ -109,7 +109,7 @@ def test_only_loopback_ports_are_published(replica: Replica) -> None:
 def test_every_part_of_the_replica_carries_gameday_labels(replica: Replica) -> None:
     resources = ownership.find_runs()[replica.run_id]
     topology = replica.project.topology
-    assert len(resources.containers) == len(topology.services) == 15
+    assert len(resources.containers) == len(topology.services) == 16
     assert len(resources.networks) == 3  # app, data, and the payment provider's
     assert len(resources.volumes) == 3  # the database's, the gateway's log, the backups
     assert ownership.lease_is_alive(resources.lease)

@@ -46,6 +46,7 @@ def test_the_bundled_project_reads_its_compose_file(bundled_project: Project) ->
         "payment-provider-standin",
         "postgres",
         "postgres-exporter",
+        "postgres-standby",
         "prometheus",
         "proxy",
         "redis",
@@ -89,9 +90,16 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
         # gameday's additions to the playbook (payment-alerts.yml).
         "PaymentProviderDown": 2.0,
         "PaymentQueueBacklog": 5.0,
+        # and the read replica's (replica-alerts.yml).
+        "DatabaseStandbyDown": 5.0,
     }
     # The one alert the playbook lacks, which the project's rules add to it.
-    assert project.additions == {"HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog"}
+    assert project.additions == {
+        "HighUserErrorRate",
+        "PaymentProviderDown",
+        "PaymentQueueBacklog",
+        "DatabaseStandbyDown",
+    }
     assert project.playbook is not None
     assert [s.group for s in project.playbook.sections] == [
         "Complete Service Outage",
@@ -109,8 +117,10 @@ def test_the_bundled_project_reads_its_rules_playbook_and_proxy(
     assert project.links == {
         "backend-1-postgres",
         "backend-1-redis",
+        "backend-1-standby",
         "backend-2-postgres",
         "backend-2-redis",
+        "backend-2-standby",
         "backend-to-payments",
     }
 

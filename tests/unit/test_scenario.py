@@ -506,8 +506,8 @@ def test_a_link_must_exist_in_the_projects_proxy() -> None:
     message = error_of(text)
     assert (
         message == "example.yml:8: field 'faults.0.links.1': expected one of the proxy's links "
-        "(backend-1-postgres, backend-1-redis, backend-2-postgres, backend-2-redis, "
-        "backend-to-payments), "
+        "(backend-1-postgres, backend-1-redis, backend-1-standby, backend-2-postgres, "
+        "backend-2-redis, backend-2-standby, backend-to-payments), "
         "got 'backend-3-redis'"
     )
 
@@ -564,20 +564,21 @@ def test_expected_alerts_must_be_the_playbook_sections() -> None:
 SERVICES = (
     "alertmanager, backend-1, backend-2, backup, blackbox, gateway, gateway-log-exporter, "
     "nginx-exporter, payment-provider-standin, postgres, "
-    "postgres-exporter, prometheus, proxy, redis, redis-exporter"
+    "postgres-exporter, postgres-standby, prometheus, proxy, redis, redis-exporter"
 )
 COMMANDS = (
     "backend-1-health, backend-2-health, backup-status, cache-ping, cache-stats, "
     "database-ready, database-sessions, flush-cache, gateway-config-test, "
     "gateway-misroute-writes, gateway-restore-routes, payment-provider-failing, "
     "payment-provider-health, payment-provider-healthy, payment-queue, payment-queue-drained, "
-    "payments-queued, reload-gateway, "
-    "restore-database, tasks-restored, terminate-idle-sessions"
+    "payments-queued, promote-standby, reload-gateway, "
+    "restore-database, standby-lag, standby-streaming, standby-writable, tasks-restored, "
+    "terminate-idle-sessions"
 )
 ALERTS = (
-    "DatabaseDown, HighDatabaseConnections, HighResponseTime, HighUserErrorRate, "
-    "LowRedisHitRate, NetworkLatency, PaymentProviderDown, PaymentQueueBacklog, RedisDown, "
-    "ServiceDown"
+    "DatabaseDown, DatabaseStandbyDown, HighDatabaseConnections, HighResponseTime, "
+    "HighUserErrorRate, LowRedisHitRate, NetworkLatency, PaymentProviderDown, "
+    "PaymentQueueBacklog, RedisDown, ServiceDown"
 )
 
 
@@ -588,14 +589,14 @@ ALERTS = (
             with_line(8, "    service: mysql"),
             "example.yml:8: field 'faults.0.service': expected a service this project lets "
             "faults target (backend-1, backend-2, gateway, payment-provider-standin, postgres, "
-            "proxy, redis), got 'mysql'",
+            "postgres-standby, proxy, redis), got 'mysql'",
             id="fault service not a target",
         ),
         pytest.param(
             with_line(8, "    service: prometheus"),
             "example.yml:8: field 'faults.0.service': expected a service this project lets "
             "faults target (backend-1, backend-2, gateway, payment-provider-standin, postgres, "
-            "proxy, redis), got 'prometheus'",
+            "postgres-standby, proxy, redis), got 'prometheus'",
             id="monitoring is no fault target",
         ),
         pytest.param(
@@ -729,8 +730,10 @@ def test_the_bundled_projects_references_match_its_files() -> None:
     assert PROJECT.links == {
         "backend-1-postgres",
         "backend-1-redis",
+        "backend-1-standby",
         "backend-2-postgres",
         "backend-2-redis",
+        "backend-2-standby",
         "backend-to-payments",
     }
     assert PROJECT.topology.services["backend-1"].networks == {"app", "data"}
@@ -770,8 +773,12 @@ def test_bundled_names_are_unique_and_the_playbook_is_covered() -> None:
     assert PROJECT.playbook is not None
     expected = {alert for s in bundled for alert in s.detection.expect}
     assert expected >= set(PROJECT.playbook.alerts)
-    # And so is every alert the project adds to it (the payment provider's).
-    assert expected - set(PROJECT.playbook.alerts) == {"PaymentProviderDown", "PaymentQueueBacklog"}
+    # And so is every alert the project adds to it (the payment provider's, the standby's).
+    assert expected - set(PROJECT.playbook.alerts) == {
+        "PaymentProviderDown",
+        "PaymentQueueBacklog",
+        "DatabaseStandbyDown",
+    }
     drills = {s.playbook.drill for s in bundled} - {None}
     assert drills == {
         "Database outage simulation",

@@ -144,6 +144,8 @@ def test_config_reads_every_variable() -> None:
         "APP_VERSION": "42",
         "DB_HOST": "proxy",
         "DB_PORT": "15432",
+        "DB_STANDBY_HOST": "replica",
+        "DB_STANDBY_PORT": "15433",
         "DB_NAME": "tasks",
         "DB_USER": "app",
         "DB_PASSWORD": "secret",
@@ -160,6 +162,8 @@ def test_config_reads_every_variable() -> None:
         version="42",
         db_host="proxy",
         db_port=15432,
+        db_standby_host="replica",
+        db_standby_port=15433,
         db_name="tasks",
         db_user="app",
         db_password="secret",
@@ -174,11 +178,37 @@ def test_config_reads_every_variable() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DB_PORT", "five"), ("DB_POOL_SIZE", "0"), ("DB_TIMEOUT_S", "nan"), ("CACHE_TTL_S", "1.5")],
+    [
+        ("DB_PORT", "five"),
+        ("DB_STANDBY_PORT", "-1"),
+        ("DB_POOL_SIZE", "0"),
+        ("DB_TIMEOUT_S", "nan"),
+        ("CACHE_TTL_S", "1.5"),
+    ],
 )
 def test_config_names_the_variable_that_is_not_a_positive_number(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         taskapi.Config.from_env({name: value})
+
+
+def test_without_a_standby_the_backend_connects_to_the_primary_alone() -> None:
+    config = taskapi.Config.from_env({"DB_HOST": "proxy", "DB_PORT": "15432"})
+    assert taskapi.postgres_servers(config) == [{"host": "proxy", "port": "15432"}]
+
+
+def test_with_a_standby_the_backend_asks_primary_then_standby_for_a_writable_server() -> None:
+    config = taskapi.Config.from_env(
+        {"DB_HOST": "proxy", "DB_PORT": "15432", "DB_STANDBY_PORT": "15433"}
+    )
+    writable = {"target_session_attrs": "read-write"}
+    assert taskapi.postgres_servers(config) == [
+        {"host": "proxy", "port": "15432", **writable},
+        {"host": "proxy", "port": "15433", **writable},
+    ]
+    config = taskapi.Config.from_env(
+        {"DB_HOST": "db-a", "DB_STANDBY_HOST": "db-b", "DB_STANDBY_PORT": "5432"}
+    )
+    assert [s["host"] for s in taskapi.postgres_servers(config)] == ["db-a", "db-b"]
 
 
 # --- request validation -----------------------------------------------------------------------

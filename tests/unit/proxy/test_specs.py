@@ -41,6 +41,7 @@ def test_the_bundled_config_needs_allow_remote_and_gets_it() -> None:
     specs = parse_proxy_specs(body, single=False, policy=Policy(allow_remote=True))
     assert {spec.upstream for spec in specs} == {
         "postgres:5432",
+        "postgres-standby:5432",
         "redis:6379",
         "payment-provider-standin:8080",
     }

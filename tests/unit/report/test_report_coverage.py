@@ -188,13 +188,19 @@ def test_an_alert_the_project_adds_is_a_row_of_its_own_marked_as_added(
 ) -> None:
     assert bundled_project.playbook is not None
     outline = PlaybookOutline.of(bundled_project.playbook, bundled_project.additions)
-    added_alerts = ("HighUserErrorRate", "PaymentProviderDown", "PaymentQueueBacklog")
+    added_alerts = (
+        "DatabaseStandbyDown",
+        "HighUserErrorRate",
+        "PaymentProviderDown",
+        "PaymentQueueBacklog",
+    )
     assert outline.additions == added_alerts
     (scenarios / "users-errors.yml").write_text(ERRORS_SCENARIO)
     rows = playbook_coverage(scenarios, None, outline)
     # After the playbook's own alerts, before its drills.
-    assert [(r.name, r.addition) for r in rows][6:11] == [
+    assert [(r.name, r.addition) for r in rows][6:12] == [
         ("NetworkLatency", False),
+        ("DatabaseStandbyDown", True),
         ("HighUserErrorRate", True),
         ("PaymentProviderDown", True),
         ("PaymentQueueBacklog", True),
@@ -225,8 +231,8 @@ def test_the_page_marks_the_added_alert(
     assert 'data-status="not covered" data-addition="true"' in row
     assert ">added</span>" in row
     assert "is not in the playbook" in table
-    # The bundled project's three additions, and nothing else.
-    assert table.count('data-addition="true"') == len(bundled_project.additions) == 3
+    # The bundled project's four additions, and nothing else.
+    assert table.count('data-addition="true"') == len(bundled_project.additions) == 4
 
 
 # -- the playbook's procedures ------------------------------------------------------------------
@@ -421,7 +427,12 @@ def test_the_bundled_playbooks_procedures_are_proved_clocked_or_noted(
     outline = PlaybookOutline.of_project(bundled_project)
     assert outline is not None
     rows = procedures_by_title(procedure_coverage(bundled_project.scenarios_dir, None, outline))
-    assert rows["Database Outage"].scenarios == ("database-outage", "disaster-recovery")
+    assert rows["Database Outage"].scenarios == (
+        "database-failover",
+        "database-outage",
+        "database-standby-lost",
+        "disaster-recovery",
+    )
     assert rows["Regular Testing"].scenarios == ("disaster-recovery",)
     assert rows["API Gateway Outage"].scenarios == ("load-balancer-failure",)
     assert rows["Web Application Outage"].scenarios == ("service-down",)

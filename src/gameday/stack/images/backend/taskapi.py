@@ -137,6 +137,10 @@ class Config:
     version: str = "1"
     db_host: str = "postgres"
     db_port: int = 5432
+    # A standby to fail over to (0: none): tried after the primary, used once it takes
+    # writes (promoted). Its host is db_host's unless DB_STANDBY_HOST says otherwise.
+    db_standby_host: str = ""
+    db_standby_port: int = 0
     db_name: str = "labelmint"
     db_user: str = "postgres"
     db_password: str = ""
@@ -152,7 +156,8 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
-        """Read TASKAPI_PORT, BACKEND_NAME, APP_VERSION, DB_*, REDIS_*, CACHE_TTL_S, PAYMENT_URL
+        """Read TASKAPI_PORT, BACKEND_NAME, APP_VERSION, DB_* (DB_STANDBY_* too), REDIS_*,
+        CACHE_TTL_S, PAYMENT_URL
         and *_TIMEOUT_S.
 
         Unset or empty variables take the defaults. Raises ``ValueError`` naming the variable
@@ -165,6 +170,8 @@ class Config:
             version=env.get("APP_VERSION") or d.version,
             db_host=env.get("DB_HOST") or d.db_host,
             db_port=_positive_number(env, "DB_PORT", d.db_port, int),
+            db_standby_host=env.get("DB_STANDBY_HOST") or d.db_standby_host,
+            db_standby_port=_positive_number(env, "DB_STANDBY_PORT", d.db_standby_port, int),
             db_name=env.get("DB_NAME") or d.db_name,
             db_user=env.get("DB_USER") or d.db_user,
             db_password=env.get("DB_PASSWORD", d.db_password),
@@ -735,20 +742,46 @@ def install_deadline_wait(timeout_s: float) -> None:
     extensions.set_wait_callback(wait)
 
 
+def postgres_servers(config: Config) -> list[dict[str, str]]:
+    """The servers to try, in turn, for a connection: the primary alone, or the primary then
+    the standby, each asked to take writes (target_session_attrs), so that the standby is
+    used once it is promoted. Tried one by one, not as libpq's host list: libpq moves to the
+    next host only when a TCP connect fails, and the proxy in front of a dead primary
+    accepts the connection and then closes it."""
+    if not config.db_standby_port:
+        return [{"host": config.db_host, "port": str(config.db_port)}]
+    return [
+        {"host": host, "port": str(port), "target_session_attrs": "read-write"}
+        for host, port in (
+            (config.db_host, config.db_port),
+            (config.db_standby_host or config.db_host, config.db_standby_port),
+        )
+    ]
+
+
 def connect_postgres(config: Config) -> PgConnection:
-    """A new autocommit connection; raises ``psycopg2.Error``."""
-    conn = _library("psycopg2").connect(
-        host=config.db_host,
-        port=config.db_port,
-        dbname=config.db_name,
-        user=config.db_user,
-        password=config.db_password,
-        application_name=f"taskapi-{config.backend_name}",
-    )
-    # Autocommit: each statement is its own transaction, so an INSERT has been committed when
-    # execute() returns, and no connection sits idle in a transaction.
-    conn.autocommit = True
-    return conn
+    """A new autocommit connection to the first of postgres_servers that takes writes;
+    raises the last server's ``psycopg2.Error`` when none does."""
+    psycopg2 = _library("psycopg2")
+    servers = postgres_servers(config)
+    for n, server in enumerate(servers, start=1):
+        try:
+            conn = psycopg2.connect(
+                **server,
+                dbname=config.db_name,
+                user=config.db_user,
+                password=config.db_password,
+                application_name=f"taskapi-{config.backend_name}",
+            )
+        except psycopg2.Error:
+            if n == len(servers):
+                raise
+            continue
+        # Autocommit: each statement is its own transaction, so an INSERT has been committed
+        # when execute() returns, and no connection sits idle in a transaction.
+        conn.autocommit = True
+        return conn
+    raise AssertionError("postgres_servers() is never empty")
 
 
 def _close_quietly(conn: PgConnection) -> None:
