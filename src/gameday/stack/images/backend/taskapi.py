@@ -763,25 +763,25 @@ def connect_postgres(config: Config) -> PgConnection:
     """A new autocommit connection to the first of postgres_servers that takes writes;
     raises the last server's ``psycopg2.Error`` when none does."""
     psycopg2 = _library("psycopg2")
-    servers = postgres_servers(config)
-    for n, server in enumerate(servers, start=1):
-        try:
-            conn = psycopg2.connect(
-                **server,
-                dbname=config.db_name,
-                user=config.db_user,
-                password=config.db_password,
-                application_name=f"taskapi-{config.backend_name}",
-            )
-        except psycopg2.Error:
-            if n == len(servers):
-                raise
-            continue
-        # Autocommit: each statement is its own transaction, so an INSERT has been committed
-        # when execute() returns, and no connection sits idle in a transaction.
-        conn.autocommit = True
-        return conn
-    raise AssertionError("postgres_servers() is never empty")
+    *first, last = postgres_servers(config)
+    for server in first:
+        with suppress(psycopg2.Error):
+            return _connect_to(config, server)
+    return _connect_to(config, last)
+
+
+def _connect_to(config: Config, server: Mapping[str, str]) -> PgConnection:
+    conn = _library("psycopg2").connect(
+        **server,
+        dbname=config.db_name,
+        user=config.db_user,
+        password=config.db_password,
+        application_name=f"taskapi-{config.backend_name}",
+    )
+    # Autocommit: each statement is its own transaction, so an INSERT has been committed when
+    # execute() returns, and no connection sits idle in a transaction.
+    conn.autocommit = True
+    return conn
 
 
 def _close_quietly(conn: PgConnection) -> None:
