@@ -60,7 +60,13 @@ class Drill:
 
     def wait_for(self, pattern: str, timeout_s: float = 180) -> re.Match[str]:
         while True:
-            line = self.lines.get(timeout=timeout_s)
+            try:
+                line = self.lines.get(timeout=timeout_s)
+            except queue.Empty:
+                said = "\n".join(self.output[-40:])
+                raise AssertionError(
+                    f"no line matched {pattern!r} within {timeout_s:g} s; the drill said:\n{said}"
+                ) from None
             found = re.search(pattern, line)
             if found:
                 return found

@@ -202,6 +202,8 @@ def down(run_ids: tuple[str, ...]) -> None:
             f"removed {run_id}: {len(removed.containers)} containers, "
             f"{len(removed.networks)} networks, {len(removed.volumes)} volumes"
         )
+        for warning in removed.warnings:
+            click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()
@@ -214,6 +216,8 @@ def cleanup(everything: bool) -> None:
             f"removed {run.run_id}: {len(run.containers)} containers, "
             f"{len(run.networks)} networks, {len(run.volumes)} volumes"
         )
+        for warning in run.warnings:
+            click.echo(f"warning: {warning}", err=True)
     if not removed:
         click.echo("nothing to clean up")
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import docker.errors
 
 from gameday.infra.docker_engine import client
+from gameday.waiting import poll
 
 __all__ = [
     "LABEL_LEASE",
@@ -45,6 +46,17 @@ LABEL_RUN = "io.gameday.run"
 LABEL_LEASE = "io.gameday.lease"
 PERSISTENT = "persistent"
 MANUAL = "manual"
+
+# Docker may refuse a network for a moment after its containers are removed ("has active
+# endpoints"), and Docker 20.10 sometimes keeps such an endpoint for good, with no container
+# left to hold it (only an engine restart clears it). gameday waits this long for the first
+# and reports the second: one network Docker will not remove must not stop every later run.
+NETWORK_PATIENCE_S = 5.0
+STALE_ENDPOINTS = "has active endpoints"
+KEPT_BY_DOCKER = (
+    "Docker would not remove network {network}: it still counts endpoints on it that no "
+    "container holds (a Docker engine fault; restarting the engine clears it)"
+)
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -89,6 +101,13 @@ class RunResources:
     containers: tuple[str, ...]
     networks: tuple[str, ...]
     volumes: tuple[str, ...]
+    # Networks Docker would not remove (see KEPT_BY_DOCKER); not in ``networks``.
+    kept: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a caller should tell the user about what could not be removed."""
+        return tuple(KEPT_BY_DOCKER.format(network=name) for name in self.kept)
 
     @property
     def empty(self) -> bool:
@@ -140,9 +159,11 @@ def remove_run(run_id: str) -> RunResources:
     names = tuple(c["Names"][0].lstrip("/") for c in summaries)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(remove_container, [c["Id"] for c in summaries]))
+    # Right after its containers go, a network may be refused for a moment; a network whose
+    # containers went long ago is refused for good if at all.
+    patience_s = NETWORK_PATIENCE_S if summaries else 0.0
     networks = docker_client.networks.list(filters=selector)
-    for network in networks:
-        _ignore_missing(network.remove)
+    kept = tuple(n.name for n in networks if not _remove_network(n, patience_s))
     volumes = docker_client.volumes.list(filters=selector)
     for volume in volumes:
         _ignore_missing(functools.partial(volume.remove, force=True))
@@ -150,9 +171,28 @@ def remove_run(run_id: str) -> RunResources:
         run_id=run_id,
         lease="",
         containers=names,
-        networks=tuple(n.name for n in networks),
+        networks=tuple(n.name for n in networks if n.name not in kept),
         volumes=tuple(v.name for v in volumes),
+        kept=kept,
     )
+
+
+def _remove_network(network: docker.models.networks.Network, patience_s: float) -> bool:
+    """Remove ``network`` (True also when it is gone already); False when Docker still
+    refuses it for endpoints after ``patience_s``. Any other Docker error propagates."""
+
+    def attempt() -> bool:
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if STALE_ENDPOINTS not in str(exc):
+                raise
+            return False
+        return True
+
+    return poll(attempt, timeout_s=patience_s, interval_s=0.5).ok
 
 
 def sweep(*, everything: bool = False) -> list[RunResources]:

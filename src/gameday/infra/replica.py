@@ -132,7 +132,10 @@ class Replica:
         self.compose.config()  # a bad compose file fails here, before anything starts
         removed = ownership.sweep()
         for run in removed:
-            self.progress(f"removed leftovers of dead run {run.run_id}")
+            if run.containers or run.networks or run.volumes:
+                self.progress(f"removed leftovers of dead run {run.run_id}")
+            for warning in run.warnings:
+                self.progress(f"warning: {warning}")
         started = time.monotonic()
         self.progress(f"replica {self.compose.name}: starting")
         try:
@@ -153,7 +156,8 @@ class Replica:
         except subprocess.CalledProcessError:
             pass  # the label sweep below removes whatever compose could not
         finally:
-            ownership.remove_run(self.run_id)
+            for warning in ownership.remove_run(self.run_id).warnings:
+                self.progress(f"warning: {warning}")
             self.compose.discard_env()
         self.progress(f"replica {self.compose.name}: removed in {time.monotonic() - started:.1f} s")
 
