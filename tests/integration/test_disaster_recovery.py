@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,16 @@ def test_a_killed_disaster_recovery_drill_is_reverted_by_the_next_run(
         """
     )
     tasks_before = int(replica.exec("postgres", COUNT_TASKS))
+    # The restore can only give back what a backup holds: wait for one that finished after
+    # the count (a write the test before made just now may be newer than the newest backup).
+    counted = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    newer = poll(
+        lambda: replica.exec("backup", ["cat", "/var/lib/postgresql/LATEST"]).strip(),
+        lambda latest: latest > counted,
+        timeout_s=30,
+        interval_s=0.5,
+    )
+    assert newer.ok, f"no backup finished after {counted}; the newest: {newer.last}"
     env = {**os.environ, "GAMEDAY_STATE_DIR": str(state_dir)}
     child = subprocess.Popen(
         [sys.executable, "-c", drill], stdout=subprocess.PIPE, text=True, env=env
@@ -126,8 +137,7 @@ def test_a_killed_disaster_recovery_drill_is_reverted_by_the_next_run(
         assert reverted == [entry]
         assert Ledger(state_dir).entries() == []
         assert replica.container("postgres").status in ("created", "running")
-        # Restored from the newest backup: the tasks are back (the backup may be older by
-        # the writes of its last 2 s, but nothing else wrote meanwhile).
+        # Restored from the newest backup, taken after the count: the tasks are back.
         assert int(replica.exec("postgres", COUNT_TASKS)) == tasks_before
         healthy = poll(
             lambda: Replica.health_of(replica.container("postgres")),
