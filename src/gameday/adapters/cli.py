@@ -197,13 +197,7 @@ def down(run_ids: tuple[str, ...]) -> None:
     if not chosen:
         click.echo("no replica started by `gameday up` is running")
     for run_id in chosen:
-        removed = ownership.remove_run(run_id)
-        click.echo(
-            f"removed {run_id}: {len(removed.containers)} containers, "
-            f"{len(removed.networks)} networks, {len(removed.volumes)} volumes"
-        )
-        for warning in removed.warnings:
-            click.echo(f"warning: {warning}", err=True)
+        _say_removed(ownership.remove_run(run_id))
 
 
 @cli.command()
@@ -212,14 +206,19 @@ def cleanup(everything: bool) -> None:
     """Remove what dead gameday runs left in Docker (found by gameday's labels only)."""
     removed = ownership.sweep(everything=everything)
     for run in removed:
-        click.echo(
-            f"removed {run.run_id}: {len(run.containers)} containers, "
-            f"{len(run.networks)} networks, {len(run.volumes)} volumes"
-        )
-        for warning in run.warnings:
-            click.echo(f"warning: {warning}", err=True)
+        _say_removed(run)
     if not removed:
         click.echo("nothing to clean up")
+
+
+def _say_removed(run: ownership.RunResources) -> None:
+    """What `down` and `cleanup` removed of one run, and what Docker would not remove."""
+    click.echo(
+        f"removed {run.run_id}: {len(run.containers)} containers, "
+        f"{len(run.networks)} networks, {len(run.volumes)} volumes"
+    )
+    for warning in run.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _load_scenarios(project: Project, paths: tuple[str, ...], run_all: bool) -> list[Scenario]:

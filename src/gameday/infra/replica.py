@@ -132,7 +132,7 @@ class Replica:
         self.compose.config()  # a bad compose file fails here, before anything starts
         removed = ownership.sweep()
         for run in removed:
-            if run.containers or run.networks or run.volumes:
+            if not run.empty:
                 self.progress(f"removed leftovers of dead run {run.run_id}")
             for warning in run.warnings:
                 self.progress(f"warning: {warning}")
